@@ -1,0 +1,96 @@
+"""The FastAPI application: mounts each domain's router and pages, and renders every error as problem+json.
+
+`create_app()` builds everything from settings (or an injected `Database`, for tests); nothing is created at
+import. Authentication is wired here: core asks `app.state.authenticate`, which the sharing domain provides.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from portguard import __version__
+from portguard.core.db import Database
+from portguard.core.errors import PortGuardError
+from portguard.core.pages import WEB_DIR, render
+from portguard.core.settings import Settings, get_settings
+from portguard.sharing import api as sharing_api
+from portguard.web import pages as web_pages
+
+log = logging.getLogger("portguard")
+PROBLEM = "application/problem+json"
+
+
+def _problem(status: int, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": instance, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api") and "text/html" in request.headers.get("accept", "")
+
+
+def create_app(*, settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    """Build the PortGuard application."""
+    settings = settings or get_settings()
+    owns_db = db is None
+    database = db or Database(settings.effective_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
+        yield
+        if owns_db:
+            database.dispose()
+
+    app = FastAPI(
+        title="PortGuard",
+        version=__version__,
+        description="Risk targeting, container security and information sharing for European container ports.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.authenticate = web_pages.authenticate
+
+    @app.exception_handler(PortGuardError)
+    async def _portguard_error(request: Request, exc: PortGuardError) -> Any:
+        if exc.status == 401 and _wants_html(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        if _wants_html(request):
+            return render(request, "error.html", status_code=exc.status, error=exc)
+        return JSONResponse(exc.problem(request.url.path), status_code=exc.status, media_type=PROBLEM)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        ]
+        return _problem(422, "Invalid input", "the request does not match the schema", request.url.path,
+                        errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _problem(exc.status_code, str(exc.detail), str(exc.detail), request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return _problem(500, "Internal server error", "an unexpected error occurred; it has been logged",
+                        request.url.path)
+
+    app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
+    app.include_router(web_pages.public)
+    app.include_router(web_pages.router)
+    app.include_router(sharing_api.router)
+    app.include_router(sharing_api.pages)
+    return app

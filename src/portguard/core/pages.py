@@ -1,0 +1,56 @@
+"""Server-rendered pages: one Jinja2 environment, the navigation per permission, and the CSRF token in context.
+
+Pages are plain HTML with htmx for partial updates. The navigation is data: each entry names the permission that
+shows it, so what a user sees in the menu is exactly what their roles let them open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from portguard.core.policy import Principal
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One entry of the top navigation."""
+
+    label: str
+    href: str
+    permission: str | None  # None: every signed-in user
+
+
+NAV: list[NavItem] = [
+    NavItem("Home", "/", None),
+    NavItem("Notes", "/notes", "note:read"),
+    NavItem("Organisations & users", "/admin", "user:read"),
+    NavItem("Audit", "/audit", "audit:read"),
+]
+
+templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+
+
+def nav_for(principal: Principal | None) -> list[NavItem]:
+    """The navigation entries this principal may open."""
+    if principal is None:
+        return []
+    return [item for item in NAV if item.permission is None or principal.has(item.permission)]
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render a page with the principal, its navigation and the session's CSRF token in context."""
+    principal = getattr(request.state, "principal", None)
+    web_session = getattr(request.state, "web_session", None)
+    context.setdefault("principal", principal)
+    context.setdefault("nav", nav_for(principal))
+    context.setdefault("csrf_token", web_session.csrf_token if web_session is not None else "")
+    context.setdefault("path", request.url.path)
+    return templates.TemplateResponse(request, template, context, status_code=status_code)

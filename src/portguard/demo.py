@@ -1,0 +1,92 @@
+"""Demo data: the organisations of a Rotterdam–Antwerp port community, a user for each role, and shared notes.
+
+Everything is created through the services, so the demo also fills the audit chain the way real use would.
+The names are invented; the kinds, countries and roles are those the platform serves.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portguard.core.policy import Handling, LegalRegime, OrgKind, Role
+from portguard.sharing import service
+from portguard.sharing.models import GroupIn, NoteIn, Organisation, OrgIn, UserIn
+
+DEMO_PASSWORD = "portguard-demo"  # noqa: S105 - published demo credential, printed on purpose
+
+ORGS = [
+    ("nl-customs", "Dutch Customs – Rotterdam", OrgKind.CUSTOMS_AUTHORITY, "NL"),
+    ("be-customs", "Belgian Customs – Antwerp", OrgKind.CUSTOMS_AUTHORITY, "BE"),
+    ("police", "Seaport Police Rotterdam", OrgKind.POLICE, "NL"),
+    ("terminal", "Delta Container Terminal", OrgKind.TERMINAL_OPERATOR, "NL"),
+    ("line", "Northsea Shipping Line", OrgKind.SHIPPING_LINE, "DK"),
+    ("haulier", "Polder Haulage", OrgKind.HAULIER, "NL"),
+    ("eu-agency", "EU Drugs Agency (demo)", OrgKind.EU_AGENCY, "PT"),
+]
+
+USERS = [
+    ("admin", "Platform Administrator", "eu-agency", [Role.PLATFORM_ADMIN]),
+    ("nl.analyst", "Anouk de Vries", "nl-customs", [Role.CUSTOMS_ANALYST]),
+    ("nl.officer", "Bram Jansen", "nl-customs", [Role.INSPECTION_OFFICER]),
+    ("nl.focal", "Carla Visser", "nl-customs", [Role.ALERT_FOCAL_POINT]),
+    ("nl.admin", "Dirk Smit", "nl-customs", [Role.ORG_ADMIN]),
+    ("be.analyst", "Elise Peeters", "be-customs", [Role.CUSTOMS_ANALYST]),
+    ("police.analyst", "Femke Bakker", "police", [Role.POLICE_ANALYST]),
+    ("terminal.security", "Gert Mulder", "terminal", [Role.PORT_SECURITY]),
+    ("line.security", "Hanne Nielsen", "line", [Role.PORT_SECURITY]),
+    ("haulier.security", "Ivo de Boer", "haulier", [Role.PORT_SECURITY]),
+    ("eu.analyst", "Joana Silva", "eu-agency", [Role.POLICE_ANALYST, Role.ALERT_FOCAL_POINT]),
+]
+
+
+def load(session: Session) -> bool:
+    """Create the demo data unless it is already there; True when something was created."""
+    if session.scalar(select(Organisation.id).where(Organisation.name == ORGS[0][1])):
+        return False
+    org_ids = {}
+    for key, name, kind, country in ORGS:
+        org_ids[key] = service.create_org(session, actor=None, data=OrgIn(name=name, kind=kind, country=country)).id
+    alliance = service.create_group(session, actor=None, data=GroupIn(
+        name="Alliance customs authorities", description="Customs administrations of the European Ports Alliance",
+        org_ids=[org_ids["nl-customs"], org_ids["be-customs"]]))
+    community = service.create_group(session, actor=None, data=GroupIn(
+        name="Rotterdam port community", description="Public and private partners of the Rotterdam port",
+        org_ids=[org_ids[k] for k in ("nl-customs", "police", "terminal", "line", "haulier")]))
+    users = {}
+    for username, display, org_key, roles in USERS:
+        users[username] = service.create_user(session, actor=None, data=UserIn(
+            username=username, display_name=display, org_id=org_ids[org_key], roles=roles, password=DEMO_PASSWORD))
+    notes = [
+        ("nl.analyst", "Fruit from Guayaquil: new concealment", "Cocaine found inside the cooling unit of a reefer "
+         "with bananas; check reefer machinery on the same route.", Handling.AMBER, LegalRegime.GDPR, alliance.id),
+        ("nl.analyst", "Port community briefing: rip-on/rip-off", "Seal checks at the gate find three resealed "
+         "containers this month; report any seal mismatch to customs.", Handling.GREEN, LegalRegime.GDPR, None),
+        ("be.analyst", "Antwerp: cloned container numbers", "Two containers with the same number seen 20 minutes "
+         "apart at two terminals; treat as a clone.", Handling.AMBER, LegalRegime.GDPR, alliance.id),
+        ("police.analyst", "Extraction team identified", "Investigation ROTT-2026-114: suspects use a hotel "
+         "container at the Delta terminal.", Handling.AMBER_STRICT, LegalRegime.LED, None),
+        ("terminal.security", "Gate camera outage 02:00-03:10", "OCR cameras at gate 4 were down; gate-outs in "
+         "that window had manual checks only.", Handling.AMBER, LegalRegime.GDPR, community.id),
+        ("eu.analyst", "Public advisory: designer precursors", "New unscheduled BMK precursors declared as "
+         "'flavouring' are reaching EU ports.", Handling.CLEAR, LegalRegime.GDPR, None),
+    ]
+    for username, title, body, handling, regime, group in notes:
+        actor = service.load_principal(session, user_id=users[username].id)
+        assert actor is not None
+        service.create_note(session, actor=actor, data=NoteIn(title=title, body=body, handling=handling,
+                                                               legal_regime=regime, sharing_group_id=group))
+    return True
+
+
+def print_logins(console: Console) -> None:
+    """The demo users, their organisations and roles, and the shared demo password."""
+    table = Table(title=f"Demo logins (password for all: {DEMO_PASSWORD})")
+    for col in ("username", "organisation", "roles"):
+        table.add_column(col)
+    names = {key: name for key, name, _, _ in ORGS}
+    for username, _, org_key, roles in USERS:
+        table.add_row(username, names[org_key], ", ".join(r.value for r in roles))
+    console.print(table)

@@ -1,0 +1,10 @@
+"""Imports every domain's tables so that `Base.metadata` is complete (for migrations and test set-up)."""
+
+from __future__ import annotations
+
+
+def load_all() -> None:
+    """Import each domain's models module (registers its tables on the shared metadata)."""
+    import portguard.core.audit
+    import portguard.core.policy
+    import portguard.sharing.models  # noqa: F401
