@@ -29,7 +29,14 @@ PROBLEM = "application/problem+json"
 
 
 def _problem(status: int, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": instance, **extra}
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extra,
+    }
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
@@ -75,8 +82,7 @@ def create_app(*, settings: Settings | None = None, db: Database | None = None) 
         errors = [
             {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
         ]
-        return _problem(422, "Invalid input", "the request does not match the schema", request.url.path,
-                        errors=errors)
+        return _problem(422, "Invalid input", "the request does not match the schema", request.url.path, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -85,8 +91,9 @@ def create_app(*, settings: Settings | None = None, db: Database | None = None) 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s", request.url.path)
-        return _problem(500, "Internal server error", "an unexpected error occurred; it has been logged",
-                        request.url.path)
+        return _problem(
+            500, "Internal server error", "an unexpected error occurred; it has been logged", request.url.path
+        )
 
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     app.include_router(web_pages.public)

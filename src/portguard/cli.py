@@ -11,8 +11,11 @@ from portguard.core.console import console, err_console
 from portguard.core.errors import PortGuardError
 from portguard.sharing import cli as sharing_cli
 
-app = typer.Typer(help="PortGuard: targeting, container security and sharing for European ports.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="PortGuard: targeting, container security and sharing for European ports.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(sharing_cli.org_app, name="org")
@@ -33,8 +36,11 @@ def db_upgrade(revision: str = "head") -> None:
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000,
-          reload: Annotated[bool, typer.Option(help="Restart on code changes")] = False) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes")] = False,
+) -> None:
     """Serve the workbench and the API."""
     import uvicorn
 
@@ -42,8 +48,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
 
 @app.command()
-def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after loading")] = True,
-         host: str = "127.0.0.1", port: int = 8000) -> None:
+def demo(
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after loading")] = True,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
     """Create the database, load the demo organisations, users and notes, print the logins, and serve."""
     from portguard import demo as demo_data
     from portguard.core import migrate

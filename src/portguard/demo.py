@@ -49,35 +49,95 @@ def load(session: Session) -> bool:
     org_ids = {}
     for key, name, kind, country in ORGS:
         org_ids[key] = service.create_org(session, actor=None, data=OrgIn(name=name, kind=kind, country=country)).id
-    alliance = service.create_group(session, actor=None, data=GroupIn(
-        name="Alliance customs authorities", description="Customs administrations of the European Ports Alliance",
-        org_ids=[org_ids["nl-customs"], org_ids["be-customs"]]))
-    community = service.create_group(session, actor=None, data=GroupIn(
-        name="Rotterdam port community", description="Public and private partners of the Rotterdam port",
-        org_ids=[org_ids[k] for k in ("nl-customs", "police", "terminal", "line", "haulier")]))
+    alliance = service.create_group(
+        session,
+        actor=None,
+        data=GroupIn(
+            name="Alliance customs authorities",
+            description="Customs administrations of the European Ports Alliance",
+            org_ids=[org_ids["nl-customs"], org_ids["be-customs"]],
+        ),
+    )
+    community = service.create_group(
+        session,
+        actor=None,
+        data=GroupIn(
+            name="Rotterdam port community",
+            description="Public and private partners of the Rotterdam port",
+            org_ids=[org_ids[k] for k in ("nl-customs", "police", "terminal", "line", "haulier")],
+        ),
+    )
     users = {}
     for username, display, org_key, roles in USERS:
-        users[username] = service.create_user(session, actor=None, data=UserIn(
-            username=username, display_name=display, org_id=org_ids[org_key], roles=roles, password=DEMO_PASSWORD))
+        users[username] = service.create_user(
+            session,
+            actor=None,
+            data=UserIn(
+                username=username,
+                display_name=display,
+                org_id=org_ids[org_key],
+                roles=roles,
+                password=DEMO_PASSWORD,
+            ),
+        )
     notes = [
-        ("nl.analyst", "Fruit from Guayaquil: new concealment", "Cocaine found inside the cooling unit of a reefer "
-         "with bananas; check reefer machinery on the same route.", Handling.AMBER, LegalRegime.GDPR, alliance.id),
-        ("nl.analyst", "Port community briefing: rip-on/rip-off", "Seal checks at the gate find three resealed "
-         "containers this month; report any seal mismatch to customs.", Handling.GREEN, LegalRegime.GDPR, None),
-        ("be.analyst", "Antwerp: cloned container numbers", "Two containers with the same number seen 20 minutes "
-         "apart at two terminals; treat as a clone.", Handling.AMBER, LegalRegime.GDPR, alliance.id),
-        ("police.analyst", "Extraction team identified", "Investigation ROTT-2026-114: suspects use a hotel "
-         "container at the Delta terminal.", Handling.AMBER_STRICT, LegalRegime.LED, None),
-        ("terminal.security", "Gate camera outage 02:00-03:10", "OCR cameras at gate 4 were down; gate-outs in "
-         "that window had manual checks only.", Handling.AMBER, LegalRegime.GDPR, community.id),
-        ("eu.analyst", "Public advisory: designer precursors", "New unscheduled BMK precursors declared as "
-         "'flavouring' are reaching EU ports.", Handling.CLEAR, LegalRegime.GDPR, None),
+        (
+            "nl.analyst",
+            "Fruit from Guayaquil: new concealment",
+            "Cocaine found inside the cooling unit of a reefer with bananas; check reefer machinery on the same route.",
+            Handling.AMBER,
+            LegalRegime.GDPR,
+            alliance.id,
+        ),
+        (
+            "nl.analyst",
+            "Port community briefing: rip-on/rip-off",
+            "Seal checks at the gate find three resealed containers this month; report any seal mismatch to customs.",
+            Handling.GREEN,
+            LegalRegime.GDPR,
+            None,
+        ),
+        (
+            "be.analyst",
+            "Antwerp: cloned container numbers",
+            "Two containers with the same number seen 20 minutes apart at two terminals; treat as a clone.",
+            Handling.AMBER,
+            LegalRegime.GDPR,
+            alliance.id,
+        ),
+        (
+            "police.analyst",
+            "Extraction team identified",
+            "Investigation ROTT-2026-114: suspects use a hotel container at the Delta terminal.",
+            Handling.AMBER_STRICT,
+            LegalRegime.LED,
+            None,
+        ),
+        (
+            "terminal.security",
+            "Gate camera outage 02:00-03:10",
+            "OCR cameras at gate 4 were down; gate-outs in that window had manual checks only.",
+            Handling.AMBER,
+            LegalRegime.GDPR,
+            community.id,
+        ),
+        (
+            "eu.analyst",
+            "Public advisory: designer precursors",
+            "New unscheduled BMK precursors declared as 'flavouring' are reaching EU ports.",
+            Handling.CLEAR,
+            LegalRegime.GDPR,
+            None,
+        ),
     ]
     for username, title, body, handling, regime, group in notes:
         actor = service.load_principal(session, user_id=users[username].id)
         assert actor is not None
-        service.create_note(session, actor=actor, data=NoteIn(title=title, body=body, handling=handling,
-                                                               legal_regime=regime, sharing_group_id=group))
+        service.create_note(
+            session,
+            actor=actor,
+            data=NoteIn(title=title, body=body, handling=handling, legal_regime=regime, sharing_group_id=group),
+        )
     return True
 
 

@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 _offset_seconds = 0.0
 
+
 def utcnow() -> datetime:
     """The current time in UTC, timezone-aware, shifted by any offset a test set."""
 
     return datetime.now(UTC) + timedelta(seconds=_offset_seconds)
+
 
 def as_utc(value: datetime) -> datetime:
     """`value` as an aware UTC datetime (SQLite hands back naive datetimes that were stored as UTC)."""
@@ -17,10 +19,12 @@ def as_utc(value: datetime) -> datetime:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
 
+
 def advance(seconds: float) -> None:
     """Move the clock forward (tests only)."""
     global _offset_seconds
     _offset_seconds += seconds
+
 
 def reset() -> None:
     """Put the clock back to real time (tests only)."""

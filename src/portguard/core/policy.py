@@ -58,9 +58,7 @@ class OrgKind(StrEnum):
     THIRD_COUNTRY_PARTNER = "third_country_partner"
 
 
-PRIVATE_SECTOR = frozenset(
-    {OrgKind.TERMINAL_OPERATOR, OrgKind.SHIPPING_LINE, OrgKind.FORWARDER, OrgKind.HAULIER}
-)
+PRIVATE_SECTOR = frozenset({OrgKind.TERMINAL_OPERATOR, OrgKind.SHIPPING_LINE, OrgKind.FORWARDER, OrgKind.HAULIER})
 
 
 class Role(StrEnum):
@@ -96,8 +94,15 @@ ROLES: dict[Role, tuple[frozenset[str], frozenset[OrgKind]]] = {
     Role.INSPECTION_OFFICER: (frozenset({"note:read"}), frozenset({OrgKind.CUSTOMS_AUTHORITY})),
     Role.PORT_SECURITY: (
         frozenset({"note:read", "note:write"}),
-        frozenset({OrgKind.PORT_AUTHORITY, OrgKind.TERMINAL_OPERATOR, OrgKind.SHIPPING_LINE, OrgKind.HAULIER,
-                   OrgKind.FORWARDER}),
+        frozenset(
+            {
+                OrgKind.PORT_AUTHORITY,
+                OrgKind.TERMINAL_OPERATOR,
+                OrgKind.SHIPPING_LINE,
+                OrgKind.HAULIER,
+                OrgKind.FORWARDER,
+            }
+        ),
     ),
     Role.POLICE_ANALYST: (
         frozenset({"note:read", "note:write"}),
@@ -109,8 +114,19 @@ ROLES: dict[Role, tuple[frozenset[str], frozenset[OrgKind]]] = {
     ),
     Role.ORG_ADMIN: (frozenset({"note:read", "user:read", "user:manage", "audit:read"}), _ALL),
     Role.PLATFORM_ADMIN: (
-        frozenset({"note:read", "user:read", "user:manage", "org:manage", "group:manage", "audit:read",
-                   "audit:read_all", "audit:verify", "user:manage_all"}),
+        frozenset(
+            {
+                "note:read",
+                "user:read",
+                "user:manage",
+                "org:manage",
+                "group:manage",
+                "audit:read",
+                "audit:read_all",
+                "audit:verify",
+                "user:manage_all",
+            }
+        ),
         _PUBLIC,
     ),
 }
@@ -296,7 +312,10 @@ def visible_filter(
         and_(model.handling == Handling.GREEN.value, or_(own, true() if principal.org_member else false())),
         and_(
             model.handling == Handling.AMBER.value,
-            or_(own, model.sharing_group_id.in_(sorted(principal.group_ids)) if principal.group_ids else false()),
+            or_(
+                own,
+                model.sharing_group_id.in_(sorted(principal.group_ids)) if principal.group_ids else false(),
+            ),
         ),
         and_(model.handling == Handling.AMBER_STRICT.value, own),
         and_(model.handling == Handling.RED.value, is_recipient),

@@ -73,8 +73,12 @@ def _form_model(model: type[M], **fields: Any) -> M:
 
 
 def _page(items: list[Any], total: int, paging: Any, schema: type[BaseModel]) -> dict[str, Any]:
-    return {"items": [schema.model_validate(i) for i in items], "total": total, "limit": paging.limit,
-            "offset": paging.offset}
+    return {
+        "items": [schema.model_validate(i) for i in items],
+        "total": total,
+        "limit": paging.limit,
+        "offset": paging.offset,
+    }
 
 
 def _audit_query(principal: Principal, *, action: str | None, object_type: str | None) -> Any:
@@ -94,8 +98,14 @@ def _audit_query(principal: Principal, *, action: str | None, object_type: str |
 @router.get("/me", response_model=MeOut, summary="Who am I")
 def me(principal: CurrentPrincipal) -> MeOut:
     """The signed-in user, organisation, roles and permissions."""
-    return MeOut(user_id=principal.user_id, username=principal.username, org_id=principal.org_id,
-                 org_kind=principal.org_kind, roles=sorted(principal.roles), permissions=sorted(principal.permissions))
+    return MeOut(
+        user_id=principal.user_id,
+        username=principal.username,
+        org_id=principal.org_id,
+        org_kind=principal.org_kind,
+        roles=sorted(principal.roles),
+        permissions=sorted(principal.permissions),
+    )
 
 
 @router.get("/orgs", response_model=Page[OrgOut], summary="List organisations")
@@ -106,8 +116,7 @@ def list_orgs(session: DbSession, principal: CurrentPrincipal, paging: Paging) -
 
 
 @router.post("/orgs", response_model=OrgOut, status_code=201, summary="Register an organisation")
-def create_org(session: DbSession, principal: Annotated[Principal, Depends(require("org:manage"))],
-               data: OrgIn) -> Any:
+def create_org(session: DbSession, principal: Annotated[Principal, Depends(require("org:manage"))], data: OrgIn) -> Any:
     """Register an organisation (platform administrators)."""
     return service.create_org(session, actor=principal, data=data)
 
@@ -119,24 +128,27 @@ def get_org(session: DbSession, principal: CurrentPrincipal, org_id: str) -> Any
 
 
 @router.get("/users", response_model=Page[UserOut], summary="List users")
-def list_users(session: DbSession, principal: Annotated[Principal, Depends(require("user:read"))], paging: Paging,
-               org_id: str | None = None) -> dict[str, Any]:
+def list_users(
+    session: DbSession,
+    principal: Annotated[Principal, Depends(require("user:read"))],
+    paging: Paging,
+    org_id: str | None = None,
+) -> dict[str, Any]:
     """Users of your organisation (all users, for platform administrators)."""
-    items, total = service.list_users(session, actor=principal, org_id=org_id, limit=paging.limit,
-                                      offset=paging.offset)
+    items, total = service.list_users(session, actor=principal, org_id=org_id, limit=paging.limit, offset=paging.offset)
     return _page(items, total, paging, UserOut)
 
 
 @router.post("/users", response_model=UserOut, status_code=201, summary="Create a user")
-def create_user(session: DbSession, principal: Annotated[Principal, Depends(require("user:manage"))],
-                data: UserIn) -> Any:
+def create_user(
+    session: DbSession, principal: Annotated[Principal, Depends(require("user:manage"))], data: UserIn
+) -> Any:
     """Create a user with roles their organisation's kind allows."""
     return service.create_user(session, actor=principal, data=data)
 
 
 @router.get("/users/{user_id}", response_model=UserOut, summary="One user")
-def get_user(session: DbSession, principal: Annotated[Principal, Depends(require("user:read"))],
-             user_id: str) -> Any:
+def get_user(session: DbSession, principal: Annotated[Principal, Depends(require("user:read"))], user_id: str) -> Any:
     """One user you may administer."""
     return service.get_user(session, actor=principal, user_id=user_id)
 
@@ -149,8 +161,9 @@ def list_groups(session: DbSession, principal: CurrentPrincipal, paging: Paging)
 
 
 @router.post("/groups", response_model=GroupOut, status_code=201, summary="Create a sharing group")
-def create_group(session: DbSession, principal: Annotated[Principal, Depends(require("group:manage"))],
-                 data: GroupIn) -> Any:
+def create_group(
+    session: DbSession, principal: Annotated[Principal, Depends(require("group:manage"))], data: GroupIn
+) -> Any:
     """Create a sharing group (platform administrators)."""
     return service.create_group(session, actor=principal, data=data)
 
@@ -164,8 +177,9 @@ def list_tokens(session: DbSession, principal: CurrentPrincipal) -> Any:
 @router.post("/tokens", response_model=TokenCreated, status_code=201, summary="Create an API token")
 def create_token(session: DbSession, principal: CurrentPrincipal, data: TokenIn) -> Any:
     """A new token for yourself; the secret is in this answer only."""
-    token, secret = auth.create_token(session, actor=principal, user_id=principal.user_id, name=data.name,
-                                      days=data.days)
+    token, secret = auth.create_token(
+        session, actor=principal, user_id=principal.user_id, name=data.name, days=data.days
+    )
     return TokenCreated(**TokenOut.model_validate(token).model_dump(), token=secret)
 
 
@@ -176,11 +190,13 @@ def revoke_token(session: DbSession, principal: CurrentPrincipal, token_id: str)
 
 
 @router.get("/notes", response_model=Page[NoteOut], summary="List notes you may see")
-def list_notes(session: DbSession, principal: CurrentPrincipal, paging: Paging,
-               justification: Justification) -> dict[str, Any]:
+def list_notes(
+    session: DbSession, principal: CurrentPrincipal, paging: Paging, justification: Justification
+) -> dict[str, Any]:
     """Notes visible to you under their handling codes; LED notes only with `X-Justification`."""
-    items, total = service.list_notes(session, actor=principal, justification=justification, limit=paging.limit,
-                                      offset=paging.offset)
+    items, total = service.list_notes(
+        session, actor=principal, justification=justification, limit=paging.limit, offset=paging.offset
+    )
     return _page(items, total, paging, NoteOut)
 
 
@@ -197,15 +213,28 @@ def get_note(session: DbSession, principal: CurrentPrincipal, note_id: str, just
 
 
 @router.get("/audit", response_model=Page[AuditEntryOut], summary="Read the audit chain")
-def list_audit(session: DbSession, principal: Annotated[Principal, Depends(require("audit:read"))], paging: Paging,
-               action: Annotated[AuditAction | None, Query()] = None,
-               object_type: Annotated[str | None, Query(max_length=40)] = None) -> dict[str, Any]:
+def list_audit(
+    session: DbSession,
+    principal: Annotated[Principal, Depends(require("audit:read"))],
+    paging: Paging,
+    action: Annotated[AuditAction | None, Query()] = None,
+    object_type: Annotated[str | None, Query(max_length=40)] = None,
+) -> dict[str, Any]:
     """Audit entries of your organisation (all, for platform administrators), newest first."""
-    items, total = paginate(session, _audit_query(principal, action=action, object_type=object_type),
-                            limit=paging.limit, offset=paging.offset)
+    items, total = paginate(
+        session,
+        _audit_query(principal, action=action, object_type=object_type),
+        limit=paging.limit,
+        offset=paging.offset,
+    )
     out = [AuditEntryOut(**{**e.payload(), "hash": e.hash}) for e in items]
-    audit.append(session, actor=principal, action=AuditAction.CONSULT, object_type="audit",
-                 detail={"seqs": [e.seq for e in items][:50]})
+    audit.append(
+        session,
+        actor=principal,
+        action=AuditAction.CONSULT,
+        object_type="audit",
+        detail={"seqs": [e.seq for e in items][:50]},
+    )
     return {"items": out, "total": total, "limit": paging.limit, "offset": paging.offset}
 
 
@@ -219,56 +248,108 @@ def verify_audit(session: DbSession, principal: Annotated[Principal, Depends(req
 
 
 @pages.get("/notes", response_class=HTMLResponse)
-def notes_page(request: Request, session: DbSession, principal: Annotated[Principal, Depends(require("note:read"))],
-               paging: Paging) -> Response:
+def notes_page(
+    request: Request,
+    session: DbSession,
+    principal: Annotated[Principal, Depends(require("note:read"))],
+    paging: Paging,
+) -> Response:
     """Notes you may see, and a form to write one."""
     items, total = service.list_notes(session, actor=principal, limit=paging.limit, offset=paging.offset)
     groups, _ = service.list_groups(session, actor=principal, limit=500)
-    return render(request, "sharing/notes.html", notes=items, total=total, paging=paging, groups=groups,
-                  handlings=list(Handling), regimes=list(LegalRegime), error=None)
+    return render(
+        request,
+        "sharing/notes.html",
+        notes=items,
+        total=total,
+        paging=paging,
+        groups=groups,
+        handlings=list(Handling),
+        regimes=list(LegalRegime),
+        error=None,
+    )
 
 
 @pages.post("/notes", response_class=HTMLResponse)
-def notes_submit(request: Request, session: DbSession, principal: CurrentPrincipal,
-                 title: Annotated[str, Form()], body: Annotated[str, Form()],
-                 handling: Annotated[str, Form()] = "AMBER", legal_regime: Annotated[str, Form()] = "GDPR",
-                 sharing_group_id: Annotated[str, Form()] = "") -> Response:
+def notes_submit(
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    title: Annotated[str, Form()],
+    body: Annotated[str, Form()],
+    handling: Annotated[str, Form()] = "AMBER",
+    legal_regime: Annotated[str, Form()] = "GDPR",
+    sharing_group_id: Annotated[str, Form()] = "",
+) -> Response:
     """Write a note from the page form."""
-    data = _form_model(NoteIn, title=title, body=body, handling=handling, legal_regime=legal_regime,
-                       sharing_group_id=sharing_group_id or None)
+    data = _form_model(
+        NoteIn,
+        title=title,
+        body=body,
+        handling=handling,
+        legal_regime=legal_regime,
+        sharing_group_id=sharing_group_id or None,
+    )
     service.create_note(session, actor=principal, data=data)
     return Response(status_code=303, headers={"Location": "/notes"})
 
 
 @pages.get("/admin", response_class=HTMLResponse)
-def admin_page(request: Request, session: DbSession, principal: Annotated[Principal, Depends(require("user:read"))]
-               ) -> Response:
+def admin_page(
+    request: Request, session: DbSession, principal: Annotated[Principal, Depends(require("user:read"))]
+) -> Response:
     """Organisations, users and sharing groups."""
     orgs, _ = service.list_orgs(session, actor=principal, limit=500)
     users, users_total = service.list_users(session, actor=principal, limit=500)
     groups, _ = service.list_groups(session, actor=principal, limit=500)
-    return render(request, "sharing/admin.html", orgs=orgs, users=users, users_total=users_total, groups=groups,
-                  org_kinds=list(OrgKind), roles=list(Role))
+    return render(
+        request,
+        "sharing/admin.html",
+        orgs=orgs,
+        users=users,
+        users_total=users_total,
+        groups=groups,
+        org_kinds=list(OrgKind),
+        roles=list(Role),
+    )
 
 
 @pages.post("/admin/users", response_class=HTMLResponse)
-def admin_create_user(request: Request, session: DbSession,
-                      principal: Annotated[Principal, Depends(require("user:manage"))],
-                      username: Annotated[str, Form()], display_name: Annotated[str, Form()],
-                      org_id: Annotated[str, Form()], password: Annotated[str, Form()],
-                      roles: Annotated[list[str], Form()], email: Annotated[str, Form()] = "") -> Response:
+def admin_create_user(
+    request: Request,
+    session: DbSession,
+    principal: Annotated[Principal, Depends(require("user:manage"))],
+    username: Annotated[str, Form()],
+    display_name: Annotated[str, Form()],
+    org_id: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    roles: Annotated[list[str], Form()],
+    email: Annotated[str, Form()] = "",
+) -> Response:
     """Create a user from the admin page."""
-    data = _form_model(UserIn, username=username, display_name=display_name, org_id=org_id, password=password,
-                       roles=roles, email=email or None)
+    data = _form_model(
+        UserIn,
+        username=username,
+        display_name=display_name,
+        org_id=org_id,
+        password=password,
+        roles=roles,
+        email=email or None,
+    )
     service.create_user(session, actor=principal, data=data)
     return Response(status_code=303, headers={"Location": "/admin"})
 
 
 @pages.post("/admin/orgs", response_class=HTMLResponse)
-def admin_create_org(request: Request, session: DbSession,
-                     principal: Annotated[Principal, Depends(require("org:manage"))],
-                     name: Annotated[str, Form()], kind: Annotated[str, Form()],
-                     country: Annotated[str, Form()], member: Annotated[bool, Form()] = False) -> Response:
+def admin_create_org(
+    request: Request,
+    session: DbSession,
+    principal: Annotated[Principal, Depends(require("org:manage"))],
+    name: Annotated[str, Form()],
+    kind: Annotated[str, Form()],
+    country: Annotated[str, Form()],
+    member: Annotated[bool, Form()] = False,
+) -> Response:
     """Register an organisation from the admin page."""
     data = _form_model(OrgIn, name=name, kind=kind, country=country, member=member)
     service.create_org(session, actor=principal, data=data)
@@ -276,22 +357,46 @@ def admin_create_org(request: Request, session: DbSession,
 
 
 @pages.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, session: DbSession, principal: Annotated[Principal, Depends(require("audit:read"))],
-               paging: Paging, action: str | None = None, object_type: str | None = None) -> Response:
+def audit_page(
+    request: Request,
+    session: DbSession,
+    principal: Annotated[Principal, Depends(require("audit:read"))],
+    paging: Paging,
+    action: str | None = None,
+    object_type: str | None = None,
+) -> Response:
     """The audit viewer: newest entries first, with filters, and a chain check for platform administrators."""
     action = action or None
     if action is not None and action not in AuditAction.__members__.values():
         raise InvalidInput(f"unknown audit action {action!r}", field="action")
-    items, total = paginate(session, _audit_query(principal, action=action, object_type=object_type or None),
-                            limit=paging.limit, offset=paging.offset)
-    audit.append(session, actor=principal, action=AuditAction.CONSULT, object_type="audit",
-                 detail={"seqs": [e.seq for e in items][:50]})
-    return render(request, "sharing/audit.html", entries=items, total=total, paging=paging, actions=list(AuditAction),
-                  action=action or "", object_type=object_type or "")
+    items, total = paginate(
+        session,
+        _audit_query(principal, action=action, object_type=object_type or None),
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    audit.append(
+        session,
+        actor=principal,
+        action=AuditAction.CONSULT,
+        object_type="audit",
+        detail={"seqs": [e.seq for e in items][:50]},
+    )
+    return render(
+        request,
+        "sharing/audit.html",
+        entries=items,
+        total=total,
+        paging=paging,
+        actions=list(AuditAction),
+        action=action or "",
+        object_type=object_type or "",
+    )
 
 
 @pages.get("/audit/verify", response_class=HTMLResponse)
-def audit_verify_fragment(request: Request, session: DbSession,
-                          principal: Annotated[Principal, Depends(require("audit:verify"))]) -> Response:
+def audit_verify_fragment(
+    request: Request, session: DbSession, principal: Annotated[Principal, Depends(require("audit:verify"))]
+) -> Response:
     """An htmx fragment with the result of a chain check."""
     return render(request, "sharing/_verify.html", result=audit.verify(session))

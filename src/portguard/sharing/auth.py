@@ -30,7 +30,7 @@ from portguard.core.policy import OrgKind, Principal
 from portguard.core.settings import Settings
 from portguard.sharing.models import ApiToken, LoginAttempt, User, WebSession
 
-TOKEN_PREFIX = "pgt_"
+TOKEN_PREFIX = "pgt_"  # noqa: S105 - a public prefix, not a secret
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a real password, used to keep timing equal")
 
@@ -72,10 +72,14 @@ def login(session: Session, *, username: str, password: str, client_ip: str, set
     """Check throttles and lock-out, then the password; record the attempt; open a web session on success."""
     now = utcnow()
     username = username.strip().lower()
-    recent_from_ip = session.scalar(
-        select(func.count()).select_from(LoginAttempt)
-        .where(LoginAttempt.client_ip == client_ip, LoginAttempt.at > now - timedelta(minutes=1))
-    ) or 0
+    recent_from_ip = (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(LoginAttempt.client_ip == client_ip, LoginAttempt.at > now - timedelta(minutes=1))
+        )
+        or 0
+    )
     if recent_from_ip >= settings.login_ip_attempts_per_minute:
         return LoginResult(False, "too many attempts from your address; wait a minute", 429)
     locked_until = _locked_until(session, username=username, now=now, settings=settings)
@@ -85,16 +89,32 @@ def login(session: Session, *, username: str, password: str, client_ip: str, set
     ok = verify_password(user.password_hash if user else None, password) and user is not None and user.active
     session.add(LoginAttempt(username=username, client_ip=client_ip, at=now, success=ok))
     if not ok or user is None:
-        audit.append(session, actor=None, action=AuditAction.LOGIN, object_type="user",
-                     object_id=user.id if user else None,
-                     detail={"username": username, "success": False, "ip": client_ip})
+        audit.append(
+            session,
+            actor=None,
+            action=AuditAction.LOGIN,
+            object_type="user",
+            object_id=user.id if user else None,
+            detail={"username": username, "success": False, "ip": client_ip},
+        )
         return LoginResult(False, "wrong username or password", 401)
-    web_session = WebSession(id=secrets.token_urlsafe(32), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
-                             created_at=now, expires_at=now + timedelta(hours=settings.session_hours))
+    web_session = WebSession(
+        id=secrets.token_urlsafe(32),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        expires_at=now + timedelta(hours=settings.session_hours),
+    )
     session.add(web_session)
     session.flush()
-    audit.append(session, actor=_actor(user), action=AuditAction.LOGIN, object_type="user", object_id=user.id,
-                 detail={"success": True, "ip": client_ip})
+    audit.append(
+        session,
+        actor=_actor(user),
+        action=AuditAction.LOGIN,
+        object_type="user",
+        object_id=user.id,
+        detail={"success": True, "ip": client_ip},
+    )
     return LoginResult(True, user=user, web_session=web_session)
 
 
@@ -135,8 +155,7 @@ def logout(session: Session, *, session_id: str, actor: Principal | None) -> Non
     web_session = session.get(WebSession, session_id)
     if web_session is not None and web_session.revoked_at is None:
         web_session.revoked_at = utcnow()
-        audit.append(session, actor=actor, action=AuditAction.LOGOUT, object_type="user",
-                     object_id=web_session.user_id)
+        audit.append(session, actor=actor, action=AuditAction.LOGOUT, object_type="user", object_id=web_session.user_id)
 
 
 def csrf_matches(web_session: WebSession, token: str | None) -> bool:
@@ -147,8 +166,9 @@ def csrf_matches(web_session: WebSession, token: str | None) -> bool:
 # ---------------------------------------------------------------- API tokens
 
 
-def create_token(session: Session, *, actor: Principal | None, user_id: str, name: str, days: int
-                 ) -> tuple[ApiToken, str]:
+def create_token(
+    session: Session, *, actor: Principal | None, user_id: str, name: str, days: int
+) -> tuple[ApiToken, str]:
     """A new bearer token for a user; the secret is returned once and stored only as its SHA-256."""
     if actor is not None and actor.user_id != user_id:
         raise Forbidden("tokens are created by their own user")
@@ -156,20 +176,32 @@ def create_token(session: Session, *, actor: Principal | None, user_id: str, nam
         raise NotFound(f"no user {user_id}")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
-    token = ApiToken(id=new_id("tok"), user_id=user_id, name=name, token_sha256=sha256(secret), created_at=now,
-                     expires_at=now + timedelta(days=days))
+    token = ApiToken(
+        id=new_id("tok"),
+        user_id=user_id,
+        name=name,
+        token_sha256=sha256(secret),
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+    )
     session.add(token)
     session.flush()
-    audit.append(session, actor=actor, action=AuditAction.ADMIN, object_type="api_token", object_id=token.id,
-                 detail={"op": "create", "user_id": user_id, "name": name, "expires_at": token.expires_at.isoformat()})
+    audit.append(
+        session,
+        actor=actor,
+        action=AuditAction.ADMIN,
+        object_type="api_token",
+        object_id=token.id,
+        detail={"op": "create", "user_id": user_id, "name": name, "expires_at": token.expires_at.isoformat()},
+    )
     return token, secret
 
 
 def list_tokens(session: Session, *, user_id: str) -> list[ApiToken]:
     """A user's tokens, newest first (never their secrets)."""
-    return list(session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at.desc())
-    ).all())
+    return list(
+        session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at.desc())).all()
+    )
 
 
 def revoke_token(session: Session, *, actor: Principal | None, token_id: str) -> ApiToken:
@@ -184,8 +216,14 @@ def revoke_token(session: Session, *, actor: Principal | None, token_id: str) ->
             raise NotFound(f"no token {token_id}")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        audit.append(session, actor=actor, action=AuditAction.ADMIN, object_type="api_token", object_id=token.id,
-                     detail={"op": "revoke"})
+        audit.append(
+            session,
+            actor=actor,
+            action=AuditAction.ADMIN,
+            object_type="api_token",
+            object_id=token.id,
+            detail={"op": "revoke"},
+        )
     return token
 
 

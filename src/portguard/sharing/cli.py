@@ -24,15 +24,19 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 
 
 @org_app.command("create")
-def org_create(name: str, kind: Annotated[OrgKind, typer.Option()],
-               country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2")],
-               non_member: Annotated[bool, typer.Option("--non-member", help="Not a community member")] = False,
-               as_json: JsonOpt = False) -> None:
+def org_create(
+    name: str,
+    kind: Annotated[OrgKind, typer.Option()],
+    country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2")],
+    non_member: Annotated[bool, typer.Option("--non-member", help="Not a community member")] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Register an organisation."""
     db = from_settings()
     with db.session() as session:
-        org = service.create_org(session, actor=None,
-                                 data=OrgIn(name=name, kind=kind, country=country, member=not non_member))
+        org = service.create_org(
+            session, actor=None, data=OrgIn(name=name, kind=kind, country=country, member=not non_member)
+        )
         out = OrgOut.model_validate(org).model_dump(mode="json")
     emit(out, as_json=as_json, title="Organisation created")
 
@@ -47,38 +51,61 @@ def org_list(as_json: JsonOpt = False) -> None:
 
 
 @user_app.command("create")
-def user_create(username: str, org: Annotated[str, typer.Option(help="Organisation id or name")],
-                role: Annotated[list[Role], typer.Option(help="Role (repeat for several)")],
-                display_name: Annotated[str | None, typer.Option()] = None,
-                email: Annotated[str | None, typer.Option()] = None,
-                password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
-                                                      envvar="PORTGUARD_NEW_PASSWORD")] = "",
-                as_json: JsonOpt = False) -> None:
+def user_create(
+    username: str,
+    org: Annotated[str, typer.Option(help="Organisation id or name")],
+    role: Annotated[list[Role], typer.Option(help="Role (repeat for several)")],
+    display_name: Annotated[str | None, typer.Option()] = None,
+    email: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="PORTGUARD_NEW_PASSWORD"),
+    ] = "",
+    as_json: JsonOpt = False,
+) -> None:
     """Create a user (the password is prompted for, or read from PORTGUARD_NEW_PASSWORD)."""
     with from_settings().session() as session:
         org_row = service.find_org(session, ref=org)
-        user = service.create_user(session, actor=None, data=UserIn(
-            username=username, display_name=display_name or username, email=email, org_id=org_row.id,
-            roles=role, password=password))
+        user = service.create_user(
+            session,
+            actor=None,
+            data=UserIn(
+                username=username,
+                display_name=display_name or username,
+                email=email,
+                org_id=org_row.id,
+                roles=role,
+                password=password,
+            ),
+        )
         out = UserOut.model_validate(user).model_dump(mode="json")
     emit(out, as_json=as_json, columns=["id", "username", "org_id", "roles"], title="User created")
 
 
 @user_app.command("list")
-def user_list(org: Annotated[str | None, typer.Option(help="Organisation id or name")] = None,
-              as_json: JsonOpt = False) -> None:
+def user_list(
+    org: Annotated[str | None, typer.Option(help="Organisation id or name")] = None, as_json: JsonOpt = False
+) -> None:
     """List users."""
     with from_settings().session() as session:
         org_id = service.find_org(session, ref=org).id if org else None
         users, _ = service.list_users(session, actor=None, org_id=org_id, limit=100_000)
         rows = [UserOut.model_validate(u).model_dump(mode="json") for u in users]
-    emit(rows, as_json=as_json, columns=["id", "username", "display_name", "org_id", "roles", "active"],
-         title="Users")
+    emit(
+        rows,
+        as_json=as_json,
+        columns=["id", "username", "display_name", "org_id", "roles", "active"],
+        title="Users",
+    )
 
 
 @token_app.command("create")
-def token_create(username: str, name: Annotated[str, typer.Option(help="What the token is for")] = "cli",
-                 days: Annotated[int, typer.Option(min=1, max=366)] = 90, as_json: JsonOpt = False) -> None:
+def token_create(
+    username: str,
+    name: Annotated[str, typer.Option(help="What the token is for")] = "cli",
+    days: Annotated[int, typer.Option(min=1, max=366)] = 90,
+    as_json: JsonOpt = False,
+) -> None:
     """Create an API token for a user; the secret is printed once."""
     with from_settings().session() as session:
         user_id = service.find_user_id(session, username=username)
@@ -111,15 +138,19 @@ def audit_verify(as_json: JsonOpt = False) -> None:
     elif result.ok:
         console.print(f"[green]Audit chain intact[/]: {result.checked} entries.")
     else:
-        err_console.print(f"[red]Audit chain broken at entry {result.broken_seq}[/]: {result.reason} "
-                          f"({result.checked} entries intact before it).")
+        err_console.print(
+            f"[red]Audit chain broken at entry {result.broken_seq}[/]: {result.reason} "
+            f"({result.checked} entries intact before it)."
+        )
     if not result.ok:
         raise typer.Exit(1)
 
 
 @audit_app.command("export")
-def audit_export(output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default: stdout)")] = None,
-                 org: Annotated[str | None, typer.Option(help="Only this organisation's entries")] = None) -> None:
+def audit_export(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default: stdout)")] = None,
+    org: Annotated[str | None, typer.Option(help="Only this organisation's entries")] = None,
+) -> None:
     """Export the chain as JSON Lines (each entry with its hash, so a copy can be verified elsewhere)."""
     with from_settings().session() as session:
         org_id = service.find_org(session, ref=org).id if org else None

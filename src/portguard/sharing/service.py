@@ -59,17 +59,23 @@ def create_org(session: Session, *, actor: Principal | None, data: OrgIn) -> Org
     _require(actor, "org:manage")
     if session.scalar(select(Organisation.id).where(Organisation.name == data.name)):
         raise Conflict(f"an organisation named {data.name!r} exists already")
-    org = Organisation(id=new_id("org"), name=data.name, kind=data.kind.value, country=data.country,
-                       member=data.member)
+    org = Organisation(id=new_id("org"), name=data.name, kind=data.kind.value, country=data.country, member=data.member)
     session.add(org)
     session.flush()
-    audit.append(session, actor=actor, action=AuditAction.ADMIN, object_type="organisation", object_id=org.id,
-                 detail={"op": "create", "name": org.name, "kind": org.kind})
+    audit.append(
+        session,
+        actor=actor,
+        action=AuditAction.ADMIN,
+        object_type="organisation",
+        object_id=org.id,
+        detail={"op": "create", "name": org.name, "kind": org.kind},
+    )
     return org
 
 
-def list_orgs(session: Session, *, actor: Principal | None, limit: int = 50, offset: int = 0
-              ) -> tuple[list[Organisation], int]:
+def list_orgs(
+    session: Session, *, actor: Principal | None, limit: int = 50, offset: int = 0
+) -> tuple[list[Organisation], int]:
     """The organisation directory (names and kinds are visible to every signed-in user)."""
     return paginate(session, select(Organisation).order_by(Organisation.name), limit=limit, offset=offset)
 
@@ -113,21 +119,34 @@ def create_user(session: Session, *, actor: Principal | None, data: UserIn) -> U
         raise Forbidden("only a platform administrator can grant platform_admin")
     org = get_org(session, org_id=data.org_id)
     check_roles(org, data.roles)
-    user = User(id=new_id("usr"), username=data.username, display_name=data.display_name, email=data.email,
-                org_id=org.id, password_hash=auth.hash_password(data.password),
-                role_rows=[UserRole(role=Role(r).value) for r in dict.fromkeys(data.roles)])
+    user = User(
+        id=new_id("usr"),
+        username=data.username,
+        display_name=data.display_name,
+        email=data.email,
+        org_id=org.id,
+        password_hash=auth.hash_password(data.password),
+        role_rows=[UserRole(role=Role(r).value) for r in dict.fromkeys(data.roles)],
+    )
     session.add(user)
     try:
         session.flush()
     except IntegrityError:
         raise Conflict(f"username {data.username!r} is taken") from None
-    audit.append(session, actor=actor, action=AuditAction.ADMIN, object_type="user", object_id=user.id,
-                 detail={"op": "create", "username": user.username, "org_id": org.id, "roles": user.roles})
+    audit.append(
+        session,
+        actor=actor,
+        action=AuditAction.ADMIN,
+        object_type="user",
+        object_id=user.id,
+        detail={"op": "create", "username": user.username, "org_id": org.id, "roles": user.roles},
+    )
     return user
 
 
-def list_users(session: Session, *, actor: Principal | None, org_id: str | None = None, limit: int = 50,
-               offset: int = 0) -> tuple[list[User], int]:
+def list_users(
+    session: Session, *, actor: Principal | None, org_id: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[User], int]:
     """Users the actor may administer: their own organisation's, or everyone's for platform admins."""
     _require(actor, "user:read")
     query = select(User).order_by(User.username)
@@ -152,12 +171,17 @@ def load_principal(session: Session, *, user_id: str) -> Principal | None:
     user = session.get(User, user_id)
     if user is None or not user.active:
         return None
-    groups = session.scalars(
-        select(SharingGroupMember.group_id).where(SharingGroupMember.org_id == user.org_id)
-    ).all()
+    groups = session.scalars(select(SharingGroupMember.group_id).where(SharingGroupMember.org_id == user.org_id)).all()
     roles = frozenset(Role(r) for r in user.roles if r in Role.__members__.values())
-    return Principal(user_id=user.id, username=user.username, org_id=user.org_id, org_kind=OrgKind(user.org.kind),
-                     org_member=user.org.member, roles=roles, group_ids=frozenset(groups))
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        org_id=user.org_id,
+        org_kind=OrgKind(user.org.kind),
+        org_member=user.org.member,
+        roles=roles,
+        group_ids=frozenset(groups),
+    )
 
 
 # ---------------------------------------------------------------- sharing groups
@@ -170,17 +194,28 @@ def create_group(session: Session, *, actor: Principal | None, data: GroupIn) ->
         raise Conflict(f"a sharing group named {data.name!r} exists already")
     for org_id in data.org_ids:
         get_org(session, org_id=org_id)
-    group = SharingGroup(id=new_id("grp"), name=data.name, description=data.description,
-                         member_rows=[SharingGroupMember(org_id=o) for o in dict.fromkeys(data.org_ids)])
+    group = SharingGroup(
+        id=new_id("grp"),
+        name=data.name,
+        description=data.description,
+        member_rows=[SharingGroupMember(org_id=o) for o in dict.fromkeys(data.org_ids)],
+    )
     session.add(group)
     session.flush()
-    audit.append(session, actor=actor, action=AuditAction.ADMIN, object_type="sharing_group", object_id=group.id,
-                 detail={"op": "create", "name": group.name, "org_ids": group.org_ids})
+    audit.append(
+        session,
+        actor=actor,
+        action=AuditAction.ADMIN,
+        object_type="sharing_group",
+        object_id=group.id,
+        detail={"op": "create", "name": group.name, "org_ids": group.org_ids},
+    )
     return group
 
 
-def list_groups(session: Session, *, actor: Principal | None, limit: int = 50, offset: int = 0
-                ) -> tuple[list[SharingGroup], int]:
+def list_groups(
+    session: Session, *, actor: Principal | None, limit: int = 50, offset: int = 0
+) -> tuple[list[SharingGroup], int]:
     """All sharing groups (their names and members are part of the directory)."""
     return paginate(session, select(SharingGroup).order_by(SharingGroup.name), limit=limit, offset=offset)
 
@@ -204,37 +239,65 @@ def create_note(session: Session, *, actor: Principal, data: NoteIn) -> Note:
         if session.get(User, user_id) is None:
             raise InvalidInput(f"no user {user_id}", field="recipient_ids")
     now = utcnow()
-    note = Note(id=new_id("note"), title=data.title, body=data.body, owner_org_id=actor.org_id,
-                handling=data.handling.value, legal_regime=data.legal_regime.value,
-                sharing_group_id=data.sharing_group_id, created_by=actor.user_id, created_at=now, updated_at=now)
+    note = Note(
+        id=new_id("note"),
+        title=data.title,
+        body=data.body,
+        owner_org_id=actor.org_id,
+        handling=data.handling.value,
+        legal_regime=data.legal_regime.value,
+        sharing_group_id=data.sharing_group_id,
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(note)
     session.flush()
     session.add_all(RecordRecipient(record_type="note", record_id=note.id, user_id=u) for u in recipients)
-    audit.append(session, actor=actor, action=AuditAction.COLLECT, object_type="note", object_id=note.id,
-                 legal_regime=note.legal_regime,
-                 detail={"handling": note.handling, "recipients": recipients})
+    audit.append(
+        session,
+        actor=actor,
+        action=AuditAction.COLLECT,
+        object_type="note",
+        object_id=note.id,
+        legal_regime=note.legal_regime,
+        detail={"handling": note.handling, "recipients": recipients},
+    )
     return note
 
 
 def note_recipients(session: Session, *, note_id: str) -> frozenset[str]:
     """The named recipients of a note."""
-    return frozenset(session.scalars(
-        select(RecordRecipient.user_id).where(RecordRecipient.record_type == "note",
-                                              RecordRecipient.record_id == note_id)
-    ).all())
+    return frozenset(
+        session.scalars(
+            select(RecordRecipient.user_id).where(
+                RecordRecipient.record_type == "note", RecordRecipient.record_id == note_id
+            )
+        ).all()
+    )
 
 
-def list_notes(session: Session, *, actor: Principal, justification: str | None = None, limit: int = 50,
-               offset: int = 0) -> tuple[list[Note], int]:
+def list_notes(
+    session: Session, *, actor: Principal, justification: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[Note], int]:
     """The notes the actor may see, newest first; LED notes only with a justification. Audited as a consult."""
-    query = (select(Note).where(visible_filter(actor, Note, justification=justification))
-             .order_by(Note.created_at.desc(), Note.id))
+    query = (
+        select(Note)
+        .where(visible_filter(actor, Note, justification=justification))
+        .order_by(Note.created_at.desc(), Note.id)
+    )
     items, total = paginate(session, query, limit=limit, offset=offset)
     if items:
         led = any(n.legal_regime == LegalRegime.LED for n in items)
-        audit.append(session, actor=actor, action=AuditAction.CONSULT, object_type="note",
-                     legal_regime=LegalRegime.LED if led else LegalRegime.GDPR,
-                     justification=justification, detail={"ids": [n.id for n in items]})
+        audit.append(
+            session,
+            actor=actor,
+            action=AuditAction.CONSULT,
+            object_type="note",
+            legal_regime=LegalRegime.LED if led else LegalRegime.GDPR,
+            justification=justification,
+            detail={"ids": [n.id for n in items]},
+        )
     return items, total
 
 
@@ -243,15 +306,29 @@ def get_note(session: Session, *, actor: Principal, note_id: str, justification:
     note = session.get(Note, note_id)
     if note is None:
         raise NotFound(f"no note {note_id}")
-    decision = can(actor, Action.READ, note, recipients=note_recipients(session, note_id=note.id),
-                   justification=justification)
+    decision = can(
+        actor,
+        Action.READ,
+        note,
+        recipients=note_recipients(session, note_id=note.id),
+        justification=justification,
+    )
     if not decision:
         if decision.reason == NEEDS_JUSTIFICATION:
-            raise JustificationRequired(f"note {note_id} is an LED record: {NEEDS_JUSTIFICATION}",
-                                        hint="send the reason in the X-Justification header")
+            raise JustificationRequired(
+                f"note {note_id} is an LED record: {NEEDS_JUSTIFICATION}",
+                hint="send the reason in the X-Justification header",
+            )
         raise NotFound(f"no note {note_id}")
-    audit.append(session, actor=actor, action=AuditAction.CONSULT, object_type="note", object_id=note.id,
-                 legal_regime=note.legal_regime, justification=justification)
+    audit.append(
+        session,
+        actor=actor,
+        action=AuditAction.CONSULT,
+        object_type="note",
+        object_id=note.id,
+        legal_regime=note.legal_regime,
+        justification=justification,
+    )
     return note
 
 

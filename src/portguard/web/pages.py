@@ -11,7 +11,7 @@ import hmac
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
@@ -97,8 +97,14 @@ def login_form(request: Request, next: str = "/") -> Response:
 
 
 def _set_login_cookie(request: Request, response: Response, token: str) -> None:
-    response.set_cookie(LOGIN_CSRF_COOKIE, _signer(request, "login").dumps(token), httponly=True, samesite="strict",
-                        secure=request.app.state.settings.cookie_secure, max_age=3600)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        _signer(request, "login").dumps(token),
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.cookie_secure,
+        max_age=3600,
+    )
 
 
 @public.post("/login", response_class=HTMLResponse, include_in_schema=False)
@@ -118,25 +124,34 @@ def login_submit(
         expected = None
     if not expected or not hmac.compare_digest(str(expected), csrf_token):
         return _login_error(request, "The form expired or was not sent from this site; please try again.", 403, next)
-    result = auth.login(session, username=username, password=password, client_ip=_client_ip(request),
-                        settings=request.app.state.settings)
+    result = auth.login(
+        session,
+        username=username,
+        password=password,
+        client_ip=_client_ip(request),
+        settings=request.app.state.settings,
+    )
     if not result.ok or result.web_session is None:
         message = result.reason
         if result.locked_until is not None:
             message += f" until {result.locked_until:%H:%M} UTC"
         return _login_error(request, message[:1].upper() + message[1:] + ".", result.status, next)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, _signer(request, "session").dumps(result.web_session.id), httponly=True,
-                        samesite="lax", secure=request.app.state.settings.cookie_secure,
-                        max_age=int(request.app.state.settings.session_hours * 3600))
+    response.set_cookie(
+        SESSION_COOKIE,
+        _signer(request, "session").dumps(result.web_session.id),
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.cookie_secure,
+        max_age=int(request.app.state.settings.session_hours * 3600),
+    )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
 
 def _login_error(request: Request, message: str, status: int, next: str) -> Response:
     token = secrets.token_urlsafe(24)
-    response = render(request, "login.html", status_code=status, login_csrf=token, next=_safe_next(next),
-                      error=message)
+    response = render(request, "login.html", status_code=status, login_csrf=token, next=_safe_next(next), error=message)
     _set_login_cookie(request, response, token)
     return response
 
@@ -165,5 +180,3 @@ def logout(request: Request, session: DbSession, principal: CurrentPrincipal) ->
 def openapi(request: Request, principal: CurrentPrincipal) -> JSONResponse:
     """The OpenAPI 3.1 description of the API (signed-in users only)."""
     return JSONResponse(request.app.openapi())
-
-
