@@ -48,9 +48,8 @@ def nav_for(principal: Principal | None) -> list[NavItem]:
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render a page with the principal, its navigation and the session's CSRF token in context."""
     principal = getattr(request.state, "principal", None)
-    web_session = getattr(request.state, "web_session", None)
     context.setdefault("principal", principal)
     context.setdefault("nav", nav_for(principal))
-    context.setdefault("csrf_token", web_session.csrf_token if web_session is not None else "")
+    context.setdefault("csrf_token", getattr(request.state, "csrf_token", ""))
     context.setdefault("path", request.url.path)
     return templates.TemplateResponse(request, template, context, status_code=status_code)

@@ -63,7 +63,8 @@ async def authenticate(request: Request, session: Session) -> Principal | None:
             token = (await request.form()).get("csrf_token")  # type: ignore[assignment]
         if not auth.csrf_matches(web_session, token if isinstance(token, str) else None):
             raise Forbidden("missing or wrong CSRF token; reload the page and try again")
-    request.state.web_session = web_session
+    request.state.web_session_id = web_session.id
+    request.state.csrf_token = web_session.csrf_token
     return service.load_principal(session, user_id=web_session.user_id)
 
 
@@ -168,9 +169,9 @@ def home(request: Request, principal: CurrentPrincipal) -> Response:
 @router.post("/logout", include_in_schema=False)
 def logout(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
     """End the browser session."""
-    web_session = getattr(request.state, "web_session", None)
-    if web_session is not None:
-        auth.logout(session, session_id=web_session.id, actor=principal)
+    web_session_id = getattr(request.state, "web_session_id", None)
+    if web_session_id is not None:
+        auth.logout(session, session_id=web_session_id, actor=principal)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
