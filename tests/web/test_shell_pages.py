@@ -56,6 +56,10 @@ def test_platform_admin_sees_admin_and_audit_and_verifies_the_chain(page, live_s
     assert "nl.analyst" in page.locator("#users").inner_text()
     page.click("nav >> text=Audit")
     assert page.locator("table.audit tbody tr").count() > 10
+    chart = page.locator("#activity-chart svg")
+    chart.wait_for()
+    assert page.locator("#activity-chart").get_attribute("data-rendered") not in (None, "0")
+    assert chart.locator(".mark-rect path").count() > 0  # one bar segment per day and action
     page.click("text=Verify chain")
     status = page.locator("#verify [role=status]")
     status.wait_for()

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, String, Text, select, text
+from sqlalchemy import JSON, BigInteger, Index, String, Text, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from portguard.core.clock import as_utc, utcnow
@@ -146,10 +146,17 @@ class VerifyResult:
     reason: str | None = None
 
 
-def verify(session: Session, *, batch: int = 5000) -> VerifyResult:
+def count(session: Session) -> int:
+    """How many entries the chain has."""
+    return session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+
+
+def verify(session: Session, *, batch: int = 5000, on_progress: Callable[[int], None] | None = None) -> VerifyResult:
     """Walk the chain in order; stop at the first entry whose link or hash does not hold."""
     prev_hash, expected_seq, checked = GENESIS, 1, 0
     for entry in _iter_entries(session, batch=batch):
+        if on_progress is not None and checked % batch == 0:
+            on_progress(checked)
         if entry.seq != expected_seq:
             return VerifyResult(False, checked, expected_seq, f"entry {expected_seq} is missing (next is {entry.seq})")
         if entry.prev_hash != prev_hash:
@@ -171,9 +178,27 @@ def _iter_entries(session: Session, *, batch: int, org_id: str | None = None) ->
             return
         yield from rows
         last = rows[-1].seq
+        for row in rows:  # keep memory flat on long chains
+            session.expunge(row)
 
 
 def iter_export(session: Session, *, org_id: str | None = None) -> Iterator[dict[str, Any]]:
     """Every entry (of one organisation, if given) as a JSON-ready dict including its hash."""
     for entry in _iter_entries(session, batch=5000, org_id=org_id):
         yield {**entry.payload(), "hash": entry.hash}
+
+
+def activity(session: Session, *, org_id: str | None = None, days: int = 30) -> list[dict[str, Any]]:
+    """Entries per UTC day and action over the last `days` days (of one organisation, if given), for charts."""
+    from datetime import timedelta
+
+    day = func.date(AuditEntry.at).label("day")
+    query = (
+        select(day, AuditEntry.action, func.count().label("entries"))
+        .where(AuditEntry.at >= utcnow() - timedelta(days=days))
+        .group_by(day, AuditEntry.action)
+        .order_by(day)
+    )
+    if org_id is not None:
+        query = query.where(AuditEntry.org_id == org_id)
+    return [{"day": str(r.day), "action": r.action, "entries": r.entries} for r in session.execute(query)]

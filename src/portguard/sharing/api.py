@@ -238,6 +238,23 @@ def list_audit(
     return {"items": out, "total": total, "limit": paging.limit, "offset": paging.offset}
 
 
+class ActivityOut(BaseModel):
+    day: str
+    action: str
+    entries: int
+
+
+@router.get("/audit/activity", response_model=list[ActivityOut], summary="Audit activity per day")
+def audit_activity(
+    session: DbSession,
+    principal: Annotated[Principal, Depends(require("audit:read"))],
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+) -> Any:
+    """Counts of audit entries per UTC day and action (your organisation's; all for platform administrators)."""
+    org_id = None if principal.has("audit:read_all") else principal.org_id
+    return audit.activity(session, org_id=org_id, days=days)
+
+
 @router.get("/audit/verify", response_model=VerifyOut, summary="Verify the audit chain")
 def verify_audit(session: DbSession, principal: Annotated[Principal, Depends(require("audit:verify"))]) -> Any:
     """Walk the whole chain and report the first broken entry."""

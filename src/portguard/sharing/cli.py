@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import MofNCompleteColumn, Progress
 
 from portguard.core import audit
 from portguard.core.console import console, emit, err_console
@@ -132,7 +133,12 @@ def token_revoke(token_id: str, as_json: JsonOpt = False) -> None:
 def audit_verify(as_json: JsonOpt = False) -> None:
     """Check the whole chain; exit 1 naming the first broken entry."""
     with from_settings().session() as session:
-        result = audit.verify(session)
+        total = audit.count(session)
+        with Progress(
+            *Progress.get_default_columns(), MofNCompleteColumn(), console=err_console, disable=as_json, transient=True
+        ) as progress:
+            task = progress.add_task("verifying the audit chain", total=total)
+            result = audit.verify(session, on_progress=lambda done: progress.update(task, completed=done))
     if as_json:
         emit(result.__dict__, as_json=True)
     elif result.ok:

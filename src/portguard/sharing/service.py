@@ -284,7 +284,7 @@ def list_notes(
     query = (
         select(Note)
         .where(visible_filter(actor, Note, justification=justification))
-        .order_by(Note.created_at.desc(), Note.id)
+        .order_by(Note.created_at.desc(), Note.id.desc())
     )
     items, total = paginate(session, query, limit=limit, offset=offset)
     if items:

@@ -148,6 +148,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("notes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_notes_owner_org_id"), ["owner_org_id"], unique=False)
+        batch_op.create_index("ix_notes_created_at_id", ["created_at", "id"], unique=False)
 
     op.create_table(
         "record_recipients",
@@ -193,6 +194,7 @@ def downgrade() -> None:
     op.drop_table("user_roles")
     op.drop_table("record_recipients")
     with op.batch_alter_table("notes", schema=None) as batch_op:
+        batch_op.drop_index("ix_notes_created_at_id")
         batch_op.drop_index(batch_op.f("ix_notes_owner_org_id"))
 
     op.drop_table("notes")
