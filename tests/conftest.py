@@ -98,6 +98,16 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Still argon2id, with the cheapest parameters: production ones cost ~0.5 s a user on this machine."""
+    from argon2 import PasswordHasher
+
+    from portguard.sharing import auth
+
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+@pytest.fixture(autouse=True)
 def _real_clock() -> Iterator[None]:
     clock.reset()
     yield

@@ -97,3 +97,13 @@ def test_openapi_needs_a_signed_in_user(client, db, make_user):
     doc = client.get("/api/openapi.json", headers=bearer(db, make_user(Role.CUSTOMS_ANALYST))).json()
     assert doc["openapi"].startswith("3.")
     assert "/api/notes" in doc["paths"]
+
+
+def test_led_note_refuses_private_recipients(client, db, make_user):
+    police = make_user(Role.POLICE_ANALYST, kind=OrgKind.POLICE)
+    guard = make_user(Role.PORT_SECURITY, kind=OrgKind.TERMINAL_OPERATOR)
+    note = {"title": "t", "body": "b", "handling": "RED", "recipient_ids": [guard.user_id]}
+    refused = client.post("/api/notes", json={**note, "legal_regime": "LED"}, headers=bearer(db, police))
+    assert refused.status_code == 422 and "private-sector" in refused.json()["detail"]
+    allowed = client.post("/api/notes", json={**note, "legal_regime": "GDPR"}, headers=bearer(db, police))
+    assert allowed.status_code == 201

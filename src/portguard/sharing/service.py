@@ -24,6 +24,7 @@ from portguard.core.policy import (
     Action,
     Handling,
     LegalRegime,
+    PRIVATE_SECTOR,
     OrgKind,
     Principal,
     RecordRecipient,
@@ -236,8 +237,12 @@ def create_note(session: Session, *, actor: Principal, data: NoteIn) -> Note:
         raise InvalidInput("named recipients are for RED notes only", field="recipient_ids")
     recipients = list(dict.fromkeys([*data.recipient_ids, actor.user_id])) if data.handling == Handling.RED else []
     for user_id in recipients:
-        if session.get(User, user_id) is None:
+        recipient = session.get(User, user_id)
+        if recipient is None:
             raise InvalidInput(f"no user {user_id}", field="recipient_ids")
+        if data.legal_regime == LegalRegime.LED and OrgKind(recipient.org.kind) in PRIVATE_SECTOR:
+            raise InvalidInput(f"{recipient.username} is in a private-sector organisation and may not receive "
+                               "LED records", field="recipient_ids")
     now = utcnow()
     note = Note(
         id=new_id("note"),
