@@ -20,11 +20,11 @@ from portguard.core.errors import Conflict, Forbidden, InvalidInput, Justificati
 from portguard.core.ids import new_id
 from portguard.core.policy import (
     NEEDS_JUSTIFICATION,
+    PRIVATE_SECTOR,
     ROLES,
     Action,
     Handling,
     LegalRegime,
-    PRIVATE_SECTOR,
     OrgKind,
     Principal,
     RecordRecipient,
@@ -241,8 +241,10 @@ def create_note(session: Session, *, actor: Principal, data: NoteIn) -> Note:
         if recipient is None:
             raise InvalidInput(f"no user {user_id}", field="recipient_ids")
         if data.legal_regime == LegalRegime.LED and OrgKind(recipient.org.kind) in PRIVATE_SECTOR:
-            raise InvalidInput(f"{recipient.username} is in a private-sector organisation and may not receive "
-                               "LED records", field="recipient_ids")
+            raise InvalidInput(
+                f"{recipient.username} is in a private-sector organisation and may not receive LED records",
+                field="recipient_ids",
+            )
     now = utcnow()
     note = Note(
         id=new_id("note"),
