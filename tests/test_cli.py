@@ -318,7 +318,11 @@ def test_audit_verify_ok_then_broken_after_tampering(on_db: Database, run: Run):
     intact = ok(run("audit", "verify"))
     assert f"intact: {n} entries" in _flat(intact.output)
     as_json = json.loads(ok(run("audit", "verify", "--json")).stdout)
+    head = as_json.pop("head")
     assert as_json == {"ok": True, "checked": n, "broken_seq": None, "reason": None}
+    assert head.startswith(f"{n}:") and len(head.split(":")[1]) == 64
+    assert "Head (keep it elsewhere" in _flat(intact.output)
+    ok(run("audit", "verify", "--anchor", head))
 
     with on_db.engine.begin() as conn:
         conn.execute(text("UPDATE audit_entries SET object_id = 'tampered' WHERE seq = 3"))
@@ -331,6 +335,8 @@ def test_audit_verify_ok_then_broken_after_tampering(on_db: Database, run: Run):
     assert broken_json.exit_code == 1
     payload = json.loads(broken_json.stdout)
     assert payload["ok"] is False and payload["broken_seq"] == 3 and payload["checked"] == 2
+    malformed = run("audit", "verify", "--anchor", "3:not-a-hash")
+    assert malformed.exit_code == 2 and "SEQ:HASH" in _flat(malformed.output)
 
 
 def test_audit_verify_names_a_deleted_entry(on_db: Database, run: Run):
@@ -401,7 +407,7 @@ def test_demo_no_serve_loads_once_and_is_idempotent(on_db: Database, run: Run):
     with on_db.session() as session:
         assert session.scalar(select(func.count()).select_from(Organisation)) == orgs
         assert session.scalar(select(func.count()).select_from(User)) == users
-        assert audit.verify(session) == audit.VerifyResult(True, entries)
+        assert _ok_count(audit.verify(session)) == (True, entries)
     listed = json.loads(ok(run("user", "list", "--json")).stdout)
     assert {u["username"] for u in listed} == {u[0] for u in demo.USERS}
 
@@ -411,3 +417,7 @@ def test_demo_on_a_fresh_sqlite_data_dir(cli_env: Path, run: Run):
     assert (cli_env / "portguard.db").exists()
     assert "already present" in _flat(ok(run("demo", "--no-serve")).output)
     assert "intact" in ok(run("audit", "verify")).output
+
+
+def _ok_count(result: audit.VerifyResult) -> tuple[bool, int]:
+    return result.ok, result.checked

@@ -76,13 +76,13 @@ def test_appends_build_a_linked_chain(db):
     assert entries[0].username == "system" and entries[0].user_id is None
     assert entries[0].detail == {"i": 1, "nested": {"b": [1, 2], "a": "ü"}}
     result = _verify(db)
-    assert result == audit.VerifyResult(True, 7)
+    assert _ok_count(result) == (True, 7)
 
 
 def test_verify_in_small_batches_walks_the_whole_chain(db):
     _append_many(db, 5)
     with db.session() as session:
-        assert audit.verify(session, batch=2) == audit.VerifyResult(True, 5)
+        assert _ok_count(audit.verify(session, batch=2)) == (True, 5)
     _raw(db, "UPDATE audit_entries SET object_id = 'x' WHERE seq = 5")
     with db.session() as session:
         result = audit.verify(session, batch=2)
@@ -179,15 +179,34 @@ def test_recomputing_the_hash_of_a_changed_row_breaks_the_next_row(db):
     assert "prev_hash" in (result.reason or "")
 
 
-def test_recomputing_the_hash_of_the_last_row_goes_unnoticed_without_an_anchor(db):
-    """Documents a limit of any hash chain: the newest entry can be rewritten consistently (export to anchor it)."""
+def test_recomputing_the_hash_of_the_last_row_is_caught_only_by_an_anchor(db):
+    """A limit of any hash chain: the newest entry can be rewritten consistently; a head kept elsewhere catches it."""
     _append_many(db, 3)
+    with db.session() as session:
+        before = audit.verify(session)
+    assert before.ok and before.head is not None and before.head.startswith("3:")
+    seq, digest = before.head.split(":")
     with db.session() as session:
         entry = session.get(AuditEntry, 3)
         assert entry is not None
         entry.object_id = "forged"
         entry.hash = entry.compute_hash()
     assert _verify(db).ok
+    with db.session() as session:
+        anchored = audit.verify(session, anchors={int(seq): digest})
+    assert (anchored.ok, anchored.broken_seq) == (False, 3)
+    assert "anchor" in (anchored.reason or "")
+
+
+def test_an_anchor_beyond_the_chain_means_entries_were_removed(db):
+    _append_many(db, 3)
+    with db.session() as session:
+        head = audit.verify(session).head
+    assert head is not None
+    _raw(db, "DELETE FROM audit_entries WHERE seq = 3")
+    with db.session() as session:
+        result = audit.verify(session, anchors={3: head.split(":")[1]})
+    assert (result.ok, result.broken_seq) == (False, 3)
 
 
 def test_appending_after_a_break_keeps_the_break_visible(db):
@@ -286,7 +305,7 @@ def test_a_rolled_back_append_leaves_no_gap(db):
         raise RuntimeError
     _append_many(db, 1)
     assert [e.seq for e in _entries(db)] == [1, 2, 3]
-    assert _verify(db) == audit.VerifyResult(True, 3)
+    assert _ok_count(_verify(db)) == (True, 3)
 
 
 # ---------------------------------------------------------------- concurrency
@@ -299,7 +318,7 @@ def _assert_single_chain(db: Database, expected_ids: set[str]) -> None:
     assert {e.object_id for e in entries} == expected_ids
     prev_hashes = [e.prev_hash for e in entries]
     assert len(set(prev_hashes)) == len(prev_hashes), "two entries claim the same predecessor: the chain forked"
-    assert _verify(db) == audit.VerifyResult(True, len(expected_ids))
+    assert _ok_count(_verify(db)) == (True, len(expected_ids))
 
 
 WRITERS, APPENDS = 8, 25
@@ -426,3 +445,7 @@ def test_concurrent_processes_append_one_chain(db):
     assert [p.returncode for p in procs] == [0] * PROCESSES, [err for _, err in outputs]
     assert time.monotonic() - started < 120
     _assert_single_chain(db, {f"p{w}-{i}" for w in range(PROCESSES) for i in range(PROCESS_APPENDS)})
+
+
+def _ok_count(result: audit.VerifyResult) -> tuple[bool, int]:
+    return result.ok, result.checked

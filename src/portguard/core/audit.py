@@ -144,6 +144,7 @@ class VerifyResult:
     checked: int
     broken_seq: int | None = None
     reason: str | None = None
+    head: str | None = None  # "seq:hash" of the last entry checked: keep it elsewhere as an anchor
 
 
 def count(session: Session) -> int:
@@ -151,8 +152,19 @@ def count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(AuditEntry)) or 0
 
 
-def verify(session: Session, *, batch: int = 5000, on_progress: Callable[[int], None] | None = None) -> VerifyResult:
-    """Walk the chain in order; stop at the first entry whose link or hash does not hold."""
+def verify(
+    session: Session,
+    *,
+    batch: int = 5000,
+    on_progress: Callable[[int], None] | None = None,
+    anchors: dict[int, str] | None = None,
+) -> VerifyResult:
+    """Walk the chain in order; stop at the first entry whose link, hash or anchor does not hold.
+
+    A chain alone cannot tell that its newest entries were rewritten with fresh hashes; an anchor can: a
+    `seq -> hash` pair kept outside the database (printed as `head` by an earlier check, or an exported copy).
+    """
+    anchors = dict(anchors or {})
     prev_hash, expected_seq, checked = GENESIS, 1, 0
     for entry in _iter_entries(session, batch=batch):
         if on_progress is not None and checked % batch == 0:
@@ -163,8 +175,13 @@ def verify(session: Session, *, batch: int = 5000, on_progress: Callable[[int], 
             return VerifyResult(False, checked, entry.seq, "prev_hash does not match the previous entry's hash")
         if entry.compute_hash() != entry.hash:
             return VerifyResult(False, checked, entry.seq, "content does not match its hash (entry was altered)")
+        if anchors.pop(entry.seq, entry.hash) != entry.hash:
+            return VerifyResult(False, checked, entry.seq, "hash differs from the anchor kept for this entry")
         prev_hash, expected_seq, checked = entry.hash, entry.seq + 1, checked + 1
-    return VerifyResult(True, checked)
+    if anchors:
+        missing = min(anchors)
+        return VerifyResult(False, checked, missing, f"anchored entry {missing} is no longer in the chain")
+    return VerifyResult(True, checked, head=f"{expected_seq - 1}:{prev_hash}" if checked else None)
 
 
 def _iter_entries(session: Session, *, batch: int, org_id: str | None = None) -> Iterator[AuditEntry]:

@@ -62,6 +62,7 @@ class VerifyOut(BaseModel):
     checked: int
     broken_seq: int | None
     reason: str | None
+    head: str | None = None
 
 
 def _form_model(model: type[M], **fields: Any) -> M:

@@ -129,20 +129,42 @@ def token_revoke(token_id: str, as_json: JsonOpt = False) -> None:
     emit(out, as_json=as_json, title="Token revoked")
 
 
+def _anchor(value: str) -> tuple[int, str]:
+    seq, _, digest = value.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise typer.BadParameter(f"{value!r} is not SEQ:HASH (as printed by an earlier `audit verify`)")
+    return int(seq), digest
+
+
 @audit_app.command("verify")
-def audit_verify(as_json: JsonOpt = False) -> None:
-    """Check the whole chain; exit 1 naming the first broken entry."""
+def audit_verify(
+    anchor: Annotated[
+        list[str] | None,
+        typer.Option(help="SEQ:HASH printed by an earlier check and kept elsewhere (repeatable)"),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the whole chain; exit 1 naming the first broken entry. Prints the head to keep as an anchor."""
+    anchors = dict(_anchor(a) for a in anchor or [])
     with from_settings().session() as session:
         total = audit.count(session)
         with Progress(
-            *Progress.get_default_columns(), MofNCompleteColumn(), console=err_console, disable=as_json, transient=True
+            *Progress.get_default_columns(),
+            MofNCompleteColumn(),
+            console=err_console,
+            disable=as_json,
+            transient=True,
         ) as progress:
             task = progress.add_task("verifying the audit chain", total=total)
-            result = audit.verify(session, on_progress=lambda done: progress.update(task, completed=done))
+            result = audit.verify(
+                session, anchors=anchors, on_progress=lambda done: progress.update(task, completed=done)
+            )
     if as_json:
         emit(result.__dict__, as_json=True)
     elif result.ok:
         console.print(f"[green]Audit chain intact[/]: {result.checked} entries.")
+        if result.head:
+            console.print(f"Head (keep it elsewhere, check later with --anchor): {result.head}", soft_wrap=True)
     else:
         err_console.print(
             f"[red]Audit chain broken at entry {result.broken_seq}[/]: {result.reason} "
