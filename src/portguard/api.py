@@ -14,11 +14,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from portguard import __version__
 from portguard.core.db import Database
-from portguard.core.errors import PortGuardError
+from portguard.core.errors import InvalidInput, PortGuardError
 from portguard.core.pages import WEB_DIR, render
 from portguard.core.settings import Settings, get_settings
 from portguard.sharing import api as sharing_api
@@ -83,7 +84,8 @@ def create_app(*, settings: Settings | None = None, db: Database | None = None) 
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         if _wants_html(request):
             return render(request, "error.html", status_code=exc.status, error=exc)
-        return JSONResponse(exc.problem(request.url.path), status_code=exc.status, media_type=PROBLEM)
+        headers = {"WWW-Authenticate": 'Bearer realm="portguard"'} if exc.status == 401 else None
+        return JSONResponse(exc.problem(request.url.path), status_code=exc.status, media_type=PROBLEM, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -91,6 +93,13 @@ def create_app(*, settings: Settings | None = None, db: Database | None = None) 
             {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
         ]
         return _problem(422, "Invalid input", "the request does not match the schema", request.url.path, errors=errors)
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> Any:
+        # A value the database refuses is bad input, not a server fault: PostgreSQL text cannot hold NUL characters.
+        log.warning("database refused a value on %s: %s", request.url.path, exc.orig)
+        problem = InvalidInput("a value of this request cannot be stored (text must not contain NUL characters)")
+        return await _portguard_error(request, problem)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

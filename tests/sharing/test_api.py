@@ -93,10 +93,15 @@ def test_security_headers_on_every_answer(client, db, make_user):
 
 
 def test_openapi_needs_a_signed_in_user(client, db, make_user):
-    assert client.get("/api/openapi.json").status_code == 401
+    anonymous = client.get("/api/openapi.json")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"] == 'Bearer realm="portguard"'
     doc = client.get("/api/openapi.json", headers=bearer(db, make_user(Role.CUSTOMS_ANALYST))).json()
     assert doc["openapi"].startswith("3.")
     assert "/api/notes" in doc["paths"]
+    errors = doc["paths"]["/api/notes"]["post"]["responses"]
+    assert {"401", "403", "404", "422"} <= set(errors)
+    assert "application/problem+json" in errors["422"]["content"]
 
 
 def test_led_note_refuses_private_recipients(client, db, make_user):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 
 class PortGuardError(Exception):
     """Base of every expected error; `status` is the HTTP status it maps to."""
@@ -65,3 +67,30 @@ class JustificationRequired(PortGuardError):
 
 class TooManyRequests(PortGuardError):
     status, title, slug = 429, "Too many requests", "too-many-requests"
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document, as every error of the API is sent."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": Problem.model_json_schema()}},
+    }
+
+
+# The errors every authenticated route may answer, for the OpenAPI document (`APIRouter(responses=...)`).
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _problem_response("Not signed in, or the token is unknown, expired or revoked"),
+    403: _problem_response("Signed in, but no role grants this, or the CSRF token is missing"),
+    404: _problem_response("No such record, or not one you may see"),
+    422: _problem_response("The request does not match the schema, or a value is refused"),
+}

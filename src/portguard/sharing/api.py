@@ -16,7 +16,7 @@ from portguard.core import audit
 from portguard.core.audit import AuditAction, AuditEntry
 from portguard.core.db import paginate
 from portguard.core.deps import CurrentPrincipal, DbSession, Justification, Paging, require
-from portguard.core.errors import InvalidInput
+from portguard.core.errors import PROBLEM_RESPONSES, InvalidInput
 from portguard.core.pages import render
 from portguard.core.policy import Handling, LegalRegime, OrgKind, Principal, Role
 from portguard.sharing import auth, service
@@ -37,7 +37,7 @@ from portguard.sharing.models import (
 )
 
 M = TypeVar("M", bound=BaseModel)
-router = APIRouter(prefix="/api", tags=["sharing"])
+router = APIRouter(prefix="/api", tags=["sharing"], responses=PROBLEM_RESPONSES)
 pages = APIRouter(include_in_schema=False)
 
 
