@@ -298,14 +298,12 @@ def visible_filter(
     if permission is None or not principal.has(permission):
         return false()
     own = model.owner_org_id == principal.org_id
-    is_recipient = (
-        select(RecordRecipient.user_id)
-        .where(
+    # uncorrelated (a hashed subplan on PostgreSQL): far cheaper than a correlated EXISTS per RED row
+    is_recipient = model.id.in_(
+        select(RecordRecipient.record_id).where(
             RecordRecipient.record_type == model.__record_type__,
-            RecordRecipient.record_id == model.id,
             RecordRecipient.user_id == principal.user_id,
         )
-        .exists()
     )
     handling = or_(
         model.handling == Handling.CLEAR.value,
