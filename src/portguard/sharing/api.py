@@ -10,11 +10,9 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
 
 from portguard.core import audit
-from portguard.core.audit import AuditAction, AuditEntry
-from portguard.core.db import paginate
+from portguard.core.audit import AuditAction
 from portguard.core.deps import CurrentPrincipal, DbSession, Justification, Paging, require
 from portguard.core.errors import PROBLEM_RESPONSES, InvalidInput
 from portguard.core.pages import render
@@ -80,17 +78,6 @@ def _page(items: list[Any], total: int, paging: Any, schema: type[BaseModel]) ->
         "limit": paging.limit,
         "offset": paging.offset,
     }
-
-
-def _audit_query(principal: Principal, *, action: str | None, object_type: str | None) -> Any:
-    query = select(AuditEntry).order_by(AuditEntry.seq.desc())
-    if not principal.has("audit:read_all"):
-        query = query.where(AuditEntry.org_id == principal.org_id)
-    if action:
-        query = query.where(AuditEntry.action == action)
-    if object_type:
-        query = query.where(AuditEntry.object_type == object_type)
-    return query
 
 
 # ---------------------------------------------------------------- JSON API
@@ -222,20 +209,10 @@ def list_audit(
     object_type: Annotated[str | None, Query(max_length=40)] = None,
 ) -> dict[str, Any]:
     """Audit entries of your organisation (all, for platform administrators), newest first."""
-    items, total = paginate(
-        session,
-        _audit_query(principal, action=action, object_type=object_type),
-        limit=paging.limit,
-        offset=paging.offset,
+    items, total = service.list_audit(
+        session, actor=principal, action=action, object_type=object_type, limit=paging.limit, offset=paging.offset
     )
     out = [AuditEntryOut(**{**e.payload(), "hash": e.hash}) for e in items]
-    audit.append(
-        session,
-        actor=principal,
-        action=AuditAction.CONSULT,
-        object_type="audit",
-        detail={"seqs": [e.seq for e in items][:50]},
-    )
     return {"items": out, "total": total, "limit": paging.limit, "offset": paging.offset}
 
 
@@ -387,18 +364,13 @@ def audit_page(
     action = action or None
     if action is not None and action not in AuditAction.__members__.values():
         raise InvalidInput(f"unknown audit action {action!r}", field="action")
-    items, total = paginate(
-        session,
-        _audit_query(principal, action=action, object_type=object_type or None),
-        limit=paging.limit,
-        offset=paging.offset,
-    )
-    audit.append(
+    items, total = service.list_audit(
         session,
         actor=principal,
-        action=AuditAction.CONSULT,
-        object_type="audit",
-        detail={"seqs": [e.seq for e in items][:50]},
+        action=action,
+        object_type=object_type or None,
+        limit=paging.limit,
+        offset=paging.offset,
     )
     return render(
         request,

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portguard.core import audit
-from portguard.core.audit import AuditAction
+from portguard.core.audit import AuditAction, AuditEntry
 from portguard.core.clock import utcnow
 from portguard.core.db import paginate
 from portguard.core.errors import Conflict, Forbidden, InvalidInput, JustificationRequired, NotFound
@@ -345,3 +345,35 @@ def find_user_id(session: Session, *, username: str) -> str:
     if user_id is None:
         raise NotFound(f"no user {username!r}")
     return user_id
+
+
+# ---------------------------------------------------------------- audit review
+
+
+def list_audit(
+    session: Session,
+    *,
+    actor: Principal,
+    action: str | None = None,
+    object_type: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[AuditEntry], int]:
+    """Audit entries newest first: the actor's organisation's, or all for platform admins. Itself audited."""
+    _require(actor, "audit:read")
+    query = select(AuditEntry).order_by(AuditEntry.seq.desc())
+    if not actor.has("audit:read_all"):
+        query = query.where(AuditEntry.org_id == actor.org_id)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if object_type:
+        query = query.where(AuditEntry.object_type == object_type)
+    items, total = paginate(session, query, limit=limit, offset=offset)
+    audit.append(
+        session,
+        actor=actor,
+        action=AuditAction.CONSULT,
+        object_type="audit",
+        detail={"seqs": [e.seq for e in items][:50]},
+    )
+    return items, total
