@@ -7,4 +7,6 @@ def load_all() -> None:
     """Import each domain's models module (registers its tables on the shared metadata)."""
     import portguard.core.audit
     import portguard.core.policy
+    import portguard.controls.models
+    import portguard.declarations.models
     import portguard.sharing.models  # noqa: F401
