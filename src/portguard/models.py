@@ -5,8 +5,8 @@ from __future__ import annotations
 
 def load_all() -> None:
     """Import each domain's models module (registers its tables on the shared metadata)."""
+    import portguard.controls.models
     import portguard.core.audit
     import portguard.core.policy
-    import portguard.controls.models
     import portguard.declarations.models
     import portguard.sharing.models  # noqa: F401
