@@ -6,9 +6,11 @@ import sys
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from portguard.core.console import console, err_console
 from portguard.core.errors import PortGuardError
+from portguard.declarations import cli as declarations_cli
 from portguard.sharing import cli as sharing_cli
 
 app = typer.Typer(
@@ -22,6 +24,7 @@ app.add_typer(sharing_cli.org_app, name="org")
 app.add_typer(sharing_cli.user_app, name="user")
 app.add_typer(sharing_cli.token_app, name="token")
 app.add_typer(sharing_cli.audit_app, name="audit")
+app.add_typer(declarations_cli.app, name="declarations")
 
 
 @db_app.command("upgrade")
@@ -75,4 +78,8 @@ def main() -> None:
         app()
     except PortGuardError as exc:
         err_console.print(f"[red]error:[/] {exc.detail}")
+        sys.exit(1)
+    except (OperationalError, ProgrammingError) as exc:
+        err_console.print("[red]database error:[/]", str(exc.orig), highlight=False)
+        err_console.print("Is the schema up to date? Run `portguard db upgrade`.")
         sys.exit(1)

@@ -88,10 +88,23 @@ _PUBLIC = _ALL - PRIVATE_SECTOR
 # role -> (permissions it grants, organisation kinds allowed to hold it)
 ROLES: dict[Role, tuple[frozenset[str], frozenset[OrgKind]]] = {
     Role.CUSTOMS_ANALYST: (
-        frozenset({"note:read", "note:write"}),
+        frozenset(
+            {
+                "note:read",
+                "note:write",
+                "declaration:read",
+                "declaration:write",
+                "ingest:read",
+                "control:read",
+                "control:write",
+            }
+        ),
         frozenset({OrgKind.CUSTOMS_AUTHORITY, OrgKind.EU_AGENCY, OrgKind.THIRD_COUNTRY_PARTNER}),
     ),
-    Role.INSPECTION_OFFICER: (frozenset({"note:read"}), frozenset({OrgKind.CUSTOMS_AUTHORITY})),
+    Role.INSPECTION_OFFICER: (
+        frozenset({"note:read", "declaration:read", "control:read", "control:write"}),
+        frozenset({OrgKind.CUSTOMS_AUTHORITY}),
+    ),
     Role.PORT_SECURITY: (
         frozenset({"note:read", "note:write"}),
         frozenset(
@@ -105,7 +118,7 @@ ROLES: dict[Role, tuple[frozenset[str], frozenset[OrgKind]]] = {
         ),
     ),
     Role.POLICE_ANALYST: (
-        frozenset({"note:read", "note:write"}),
+        frozenset({"note:read", "note:write", "declaration:read", "control:read"}),
         frozenset({OrgKind.POLICE, OrgKind.EU_AGENCY}),
     ),
     Role.ALERT_FOCAL_POINT: (

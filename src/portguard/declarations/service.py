@@ -1,0 +1,573 @@
+"""Ingest of declaration files: read, validate every row, and write all of it or nothing, exactly once.
+
+Why it is shaped like this:
+* **All or nothing.** The declarations of one file are written in one transaction; one invalid row rejects the
+  file and nothing of it is stored. The rejected attempt itself is kept (file, hash, who, when, the errors) so the
+  ingest history shows it, in a transaction of its own.
+* **Exactly once.** A file is recognised by the SHA-256 of its bytes: loading the same content again for the same
+  organisation writes nothing and says which earlier ingest holds it. A declaration reference already stored by
+  another file is an error of that row, never a silent overwrite.
+* **Errors a person can act on.** Each names the file, the row, the field, the value and the reason, up to
+  `max_errors`; the full list goes into the ingest record (the error report).
+* **Bulk writes.** Rows are validated one by one but written in batches of executemany inserts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from portguard.controls.models import ControlResult
+from portguard.core import audit
+from portguard.core.audit import AuditAction
+from portguard.core.clock import utcnow
+from portguard.core.db import Database, paginate
+from portguard.core.errors import Forbidden, JustificationRequired, NotFound
+from portguard.core.ids import new_id
+from portguard.core.policy import NEEDS_JUSTIFICATION, Action, Handling, LegalRegime, Principal, can, visible_filter
+from portguard.declarations import readers
+from portguard.declarations.models import Container, Declaration, DeclarationIn, GoodsItem, Ingest, Party
+from portguard.declarations.readers import ReadError, RowError, short
+
+BATCH = 5000
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did."""
+
+    ingest_id: str
+    status: str  # committed | rejected | duplicate
+    file: str
+    sha256: str
+    rows_read: int = 0
+    declarations: int = 0
+    control_results: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    duplicate_of: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ingest_id": self.ingest_id,
+            "status": self.status,
+            "file": self.file,
+            "sha256": self.sha256,
+            "rows_read": self.rows_read,
+            "declarations": self.declarations,
+            "control_results": self.control_results,
+            "error_count": len(self.errors),
+            "errors": [e.as_dict() for e in self.errors],
+            "duplicate_of": self.duplicate_of,
+        }
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of the file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _row_errors(file: str, row: int, exc: ValidationError) -> list[RowError]:
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ())) or None
+        value = err.get("input")
+        shown = None if isinstance(value, dict | list) or value is None else short(value)
+        reason = err.get("msg", "invalid").removeprefix("Value error, ")
+        out.append(RowError(file, row, loc, shown, reason))
+    return out
+
+
+def _flatten(
+    decl_id: str, d: DeclarationIn, ingest_id: str, owner: str, handling: str, regime: str
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    head = {
+        "id": decl_id,
+        "ref": d.ref,
+        "type": d.type,
+        "lodged_at": d.lodged_at,
+        "office": d.office,
+        "transport_mode": d.transport_mode.value,
+        "transport_document": d.transport_document,
+        "vessel_imo": d.vessel_imo,
+        "voyage": d.voyage,
+        "port_of_loading": d.port_of_loading,
+        "port_of_discharge": d.port_of_discharge,
+        "country_of_departure": d.country_of_departure,
+        "route_countries": d.route_countries,
+        "ingest_id": ingest_id,
+        "owner_org_id": owner,
+        "handling": handling,
+        "legal_regime": regime,
+        "sharing_group_id": None,
+    }
+    goods = [
+        {
+            "declaration_id": decl_id,
+            "seq": g.seq,
+            "hs_code": g.hs_code,
+            "description": g.description,
+            "gross_mass_kg": g.gross_mass_kg,
+            "net_mass_kg": g.net_mass_kg,
+            "value": g.value,
+            "currency": g.currency,
+            "packages": g.packages,
+            "country_of_origin": g.country_of_origin,
+            "containers": g.containers,
+        }
+        for g in d.goods
+    ]
+    containers = [
+        {"declaration_id": decl_id, "number": c.number, "seals": c.seals, "size_type": c.size_type}
+        for c in d.containers
+    ]
+    parties = [
+        {
+            "declaration_id": decl_id,
+            "seq": i,
+            "role": p.role.value,
+            "name": p.name,
+            "eori": p.eori,
+            "street": p.address.street if p.address else None,
+            "city": p.address.city if p.address else None,
+            "postcode": p.address.postcode if p.address else None,
+            "country": p.address.country if p.address else None,
+            "phone": p.phone,
+            "email": p.email,
+            "iban": p.iban,
+        }
+        for i, p in enumerate(d.parties, start=1)
+    ]
+    return head, goods, containers, parties
+
+
+class _Rejected(Exception):
+    pass
+
+
+def ingest(
+    db: Database,
+    *,
+    actor: Principal | None,
+    owner_org_id: str,
+    path: Path,
+    format: str,
+    mapping: Path | None = None,
+    handling: Handling = Handling.AMBER,
+    legal_regime: LegalRegime = LegalRegime.GDPR,
+    max_errors: int = 100,
+    on_progress: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Load one file of declarations for `owner_org_id`: all rows or none, once per content."""
+    if actor is not None and not actor.has("declaration:write"):
+        raise Forbidden(f"no role of {actor.username} grants declaration:write")
+    if actor is not None and actor.org_id != owner_org_id:
+        raise Forbidden("declarations are loaded into your own organisation")
+    sha = file_sha256(path) if path.is_file() else ""
+    report = IngestReport(ingest_id=new_id("ing"), status="committed", file=path.name, sha256=sha)
+    with db.session() as session:
+        earlier = (
+            session.scalar(
+                select(Ingest.id).where(
+                    Ingest.owner_org_id == owner_org_id, Ingest.file_sha256 == sha, Ingest.status == "committed"
+                )
+            )
+            if sha
+            else None
+        )
+    if earlier:
+        report.status, report.duplicate_of = "duplicate", earlier
+        return report
+    started = utcnow()
+    try:
+        with db.session() as session:
+            _load(
+                session,
+                report,
+                actor=actor,
+                owner=owner_org_id,
+                path=path,
+                format=format,
+                mapping=mapping,
+                handling=handling.value,
+                regime=legal_regime.value,
+                max_errors=max_errors,
+                on_progress=on_progress,
+                started=started,
+            )
+    except ReadError as exc:
+        report.errors = exc.errors[:max_errors]
+        report.status = "rejected"
+    except _Rejected:
+        report.status = "rejected"
+    if report.status == "rejected":
+        report.declarations = report.control_results = 0
+        with db.session() as session:
+            _record(
+                session,
+                report,
+                actor=actor,
+                owner=owner_org_id,
+                format=format,
+                handling=handling.value,
+                regime=legal_regime.value,
+                started=started,
+            )
+            _audit_ingest(session, report, actor=actor, regime=legal_regime.value)
+    return report
+
+
+def _record(
+    session: Session,
+    report: IngestReport,
+    *,
+    actor: Principal | None,
+    owner: str,
+    format: str,
+    handling: str,
+    regime: str,
+    started: Any,
+) -> None:
+    session.add(
+        Ingest(
+            id=report.ingest_id,
+            file_name=report.file,
+            file_sha256=report.sha256,
+            format=format,
+            status=report.status,
+            rows_read=report.rows_read,
+            declarations=report.declarations,
+            error_count=len(report.errors),
+            errors=[e.as_dict() for e in report.errors],
+            user_id=actor.user_id if actor else None,
+            started_at=started,
+            finished_at=utcnow(),
+            owner_org_id=owner,
+            handling=handling,
+            legal_regime=regime,
+        )
+    )
+    session.flush()
+
+
+def _audit_ingest(session: Session, report: IngestReport, *, actor: Principal | None, regime: str) -> None:
+    audit.append(
+        session,
+        actor=actor,
+        action=AuditAction.COLLECT,
+        object_type="ingest",
+        object_id=report.ingest_id,
+        legal_regime=regime,
+        detail={
+            "file": report.file,
+            "sha256": report.sha256,
+            "status": report.status,
+            "declarations": report.declarations,
+            "control_results": report.control_results,
+            "errors": len(report.errors),
+        },
+    )
+
+
+def _load(
+    session: Session,
+    report: IngestReport,
+    *,
+    actor: Principal | None,
+    owner: str,
+    path: Path,
+    format: str,
+    mapping: Path | None,
+    handling: str,
+    regime: str,
+    max_errors: int,
+    on_progress: Callable[[int], None] | None,
+    started: Any,
+) -> None:
+    _record(session, report, actor=actor, owner=owner, format=format, handling=handling, regime=regime, started=started)
+    seen: dict[str, int] = {}
+    batches: dict[Any, list[dict[str, Any]]] = {
+        Declaration: [],
+        GoodsItem: [],
+        Container: [],
+        Party: [],
+        ControlResult: [],
+    }
+
+    def flush() -> None:
+        for table, rows in batches.items():
+            if rows:
+                session.execute(insert(table), rows)
+                rows.clear()
+
+    for raw in readers.read(path, format=format, mapping=mapping):
+        report.rows_read += 1
+        if on_progress is not None and report.rows_read % 1000 == 0:
+            on_progress(report.rows_read)
+        try:
+            decl = DeclarationIn.model_validate(raw.data)
+        except ValidationError as exc:
+            report.errors.extend(_row_errors(path.name, raw.row, exc))
+        else:
+            if decl.ref in seen:
+                report.errors.append(
+                    RowError(
+                        path.name,
+                        raw.row,
+                        "ref",
+                        decl.ref,
+                        f"duplicate declaration reference (first at row {seen[decl.ref]})",
+                    )
+                )
+            else:
+                seen[decl.ref] = raw.row
+                decl_id = f"{owner}:{decl.ref}"
+                head, goods, containers, parties = _flatten(decl_id, decl, report.ingest_id, owner, handling, regime)
+                batches[Declaration].append(head)
+                batches[GoodsItem].extend(goods)
+                batches[Container].extend(containers)
+                batches[Party].extend(parties)
+                if raw.control:
+                    batches[ControlResult].append(
+                        _control_row(decl_id, decl, raw.control, report.ingest_id, owner, handling, regime)
+                    )
+                    report.control_results += 1
+        if len(report.errors) >= max_errors:
+            report.errors = report.errors[:max_errors]
+            raise _Rejected
+        if len(batches[Declaration]) >= BATCH and not report.errors:
+            _check_existing(session, report, path.name, owner, batches[Declaration], seen)
+            flush()
+    if batches[Declaration] and not report.errors:
+        _check_existing(session, report, path.name, owner, batches[Declaration], seen)
+    if report.errors:
+        raise _Rejected
+    flush()
+    report.declarations = len(seen)
+    ingest_row = session.get(Ingest, report.ingest_id)
+    assert ingest_row is not None
+    ingest_row.rows_read = report.rows_read
+    ingest_row.declarations = report.declarations
+    ingest_row.finished_at = utcnow()
+    _audit_ingest(session, report, actor=actor, regime=regime)
+
+
+def _control_row(
+    decl_id: str, decl: DeclarationIn, control: dict[str, Any], ingest_id: str, owner: str, handling: str, regime: str
+) -> dict[str, Any]:
+    return {
+        "id": f"{decl_id}@{ingest_id}",
+        "order_id": None,
+        "declaration_id": decl_id,
+        "container_number": None,
+        "outcome": control["outcome"],
+        "critical": bool(control.get("critical", False)),
+        "goods": control.get("goods"),
+        "quantity_kg": control.get("quantity_kg"),
+        "drug_type": control.get("drug_type"),
+        "concealment": control.get("concealment"),
+        "officer": control.get("officer"),
+        "source": control.get("source", "import"),
+        "recorded_at": decl.lodged_at,
+        "owner_org_id": owner,
+        "handling": handling,
+        "legal_regime": regime,
+        "sharing_group_id": None,
+    }
+
+
+def _check_existing(
+    session: Session, report: IngestReport, file: str, owner: str, heads: list[dict[str, Any]], seen: dict[str, int]
+) -> None:
+    ids = [h["id"] for h in heads]
+    for start in range(0, len(ids), 900):
+        for decl_id, ingest_id in session.execute(
+            select(Declaration.id, Declaration.ingest_id).where(Declaration.id.in_(ids[start : start + 900]))
+        ):
+            ref = decl_id.split(":", 1)[1]
+            report.errors.append(
+                RowError(file, seen[ref], "ref", ref, f"declaration already stored by ingest {ingest_id}")
+            )
+
+
+# ---------------------------------------------------------------- reading
+
+
+def list_declarations(
+    session: Session,
+    *,
+    actor: Principal,
+    office: str | None = None,
+    hs_prefix: str | None = None,
+    origin: str | None = None,
+    justification: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Declaration], int]:
+    """Declarations the actor may see, newest first, with optional filters; audited as a consult."""
+    query = select(Declaration).where(visible_filter(actor, Declaration, justification=justification))
+    if office:
+        query = query.where(Declaration.office == office)
+    if origin:
+        query = query.where(Declaration.country_of_departure == origin.upper())
+    if hs_prefix:
+        query = query.where(
+            Declaration.id.in_(select(GoodsItem.declaration_id).where(GoodsItem.hs_code.startswith(hs_prefix)))
+        )
+    items, total = paginate(
+        session, query.order_by(Declaration.lodged_at.desc(), Declaration.id.desc()), limit=limit, offset=offset
+    )
+    if items:
+        led = any(d.legal_regime == LegalRegime.LED for d in items)
+        audit.append(
+            session,
+            actor=actor,
+            action=AuditAction.CONSULT,
+            object_type="declaration",
+            legal_regime=LegalRegime.LED if led else LegalRegime.GDPR,
+            justification=justification,
+            detail={"ids": [d.id for d in items]},
+        )
+    return items, total
+
+
+def get_declaration(
+    session: Session, *, actor: Principal, declaration_id: str, justification: str | None = None
+) -> Declaration:
+    """One declaration with its goods, containers and parties, if the policy allows; audited."""
+    decl = session.get(Declaration, declaration_id)
+    if decl is None:
+        raise NotFound(f"no declaration {declaration_id}")
+    decision = can(actor, Action.READ, decl, justification=justification)
+    if not decision:
+        if decision.reason == NEEDS_JUSTIFICATION:
+            raise JustificationRequired(f"declaration {declaration_id}: {NEEDS_JUSTIFICATION}")
+        raise NotFound(f"no declaration {declaration_id}")
+    audit.append(
+        session,
+        actor=actor,
+        action=AuditAction.CONSULT,
+        object_type="declaration",
+        object_id=decl.id,
+        legal_regime=decl.legal_regime,
+        justification=justification,
+    )
+    return decl
+
+
+def find_declaration(session: Session, *, actor: Principal | None, ref: str) -> Declaration:
+    """A declaration by id, or by reference when only one visible declaration has it (for the CLI)."""
+    query = select(Declaration).where((Declaration.id == ref) | (Declaration.ref == ref))
+    if actor is not None:
+        query = query.where(visible_filter(actor, Declaration, action=Action.READ, justification="lookup"))
+    found = session.scalars(query.limit(2)).all()
+    if not found:
+        raise NotFound(f"no declaration with id or reference {ref!r}")
+    if len(found) > 1:
+        raise NotFound(f"reference {ref!r} is held by several organisations; give the full id")
+    return found[0]
+
+
+def list_ingests(session: Session, *, actor: Principal, limit: int = 50, offset: int = 0) -> tuple[list[Ingest], int]:
+    """The ingest history the actor may see, newest first."""
+    query = select(Ingest).where(visible_filter(actor, Ingest)).order_by(Ingest.started_at.desc(), Ingest.id)
+    return paginate(session, query, limit=limit, offset=offset)
+
+
+def get_ingest(session: Session, *, actor: Principal, ingest_id: str) -> Ingest:
+    """One ingest with its error report."""
+    row = session.get(Ingest, ingest_id)
+    if row is None or not can(actor, Action.READ, row, justification="ingest report"):
+        raise NotFound(f"no ingest {ingest_id}")
+    return row
+
+
+def list_ingests_all(session: Session, *, limit: int = 20) -> list[Ingest]:
+    """The latest ingests of every organisation (operator CLI)."""
+    return list(session.scalars(select(Ingest).order_by(Ingest.started_at.desc()).limit(limit)).all())
+
+
+def ingest_dict(row: Ingest) -> dict[str, Any]:
+    """An ingest as plain JSON values."""
+    return {
+        "id": row.id,
+        "file_name": row.file_name,
+        "file_sha256": row.file_sha256,
+        "format": row.format,
+        "status": row.status,
+        "rows_read": row.rows_read,
+        "declarations": row.declarations,
+        "error_count": row.error_count,
+        "errors": row.errors,
+        "owner_org_id": row.owner_org_id,
+        "started_at": row.started_at.isoformat(),
+        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+    }
+
+
+def declaration_dict(decl: Declaration) -> dict[str, Any]:
+    """A declaration with its goods, containers and parties as plain JSON values."""
+
+    def num(value: Any) -> float | None:
+        return None if value is None else float(value)
+
+    return {
+        "id": decl.id,
+        "ref": decl.ref,
+        "type": decl.type,
+        "lodged_at": decl.lodged_at.isoformat(),
+        "office": decl.office,
+        "transport_mode": decl.transport_mode,
+        "transport_document": decl.transport_document,
+        "vessel_imo": decl.vessel_imo,
+        "voyage": decl.voyage,
+        "port_of_loading": decl.port_of_loading,
+        "port_of_discharge": decl.port_of_discharge,
+        "country_of_departure": decl.country_of_departure,
+        "route_countries": decl.route_countries,
+        "owner_org_id": decl.owner_org_id,
+        "handling": decl.handling,
+        "legal_regime": decl.legal_regime,
+        "ingest_id": decl.ingest_id,
+        "goods": [
+            {
+                "seq": g.seq,
+                "hs_code": g.hs_code,
+                "description": g.description,
+                "gross_mass_kg": num(g.gross_mass_kg),
+                "net_mass_kg": num(g.net_mass_kg),
+                "value": num(g.value),
+                "currency": g.currency,
+                "packages": g.packages,
+                "country_of_origin": g.country_of_origin,
+                "containers": g.containers,
+            }
+            for g in decl.goods
+        ],
+        "containers": [{"number": c.number, "seals": c.seals, "size_type": c.size_type} for c in decl.containers],
+        "parties": [
+            {
+                "role": p.role,
+                "name": p.name,
+                "eori": p.eori,
+                "street": p.street,
+                "city": p.city,
+                "postcode": p.postcode,
+                "country": p.country,
+                "phone": p.phone,
+                "email": p.email,
+                "iban": p.iban,
+            }
+            for p in sorted(decl.parties, key=lambda p: p.seq)
+        ],
+    }
