@@ -18,10 +18,12 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from portguard import __version__
+from portguard.controls import api as controls_api
 from portguard.core.db import Database
 from portguard.core.errors import InvalidInput, PortGuardError
 from portguard.core.pages import WEB_DIR, render
 from portguard.core.settings import Settings, get_settings
+from portguard.declarations import api as declarations_api
 from portguard.sharing import api as sharing_api
 from portguard.web import pages as web_pages
 
@@ -126,4 +128,7 @@ def create_app(*, settings: Settings | None = None, db: Database | None = None) 
     app.include_router(web_pages.router)
     app.include_router(sharing_api.router)
     app.include_router(sharing_api.pages)
+    app.include_router(declarations_api.router)
+    app.include_router(declarations_api.pages)
+    app.include_router(controls_api.router)
     return app

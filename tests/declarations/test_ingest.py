@@ -68,6 +68,12 @@ def write_jsonl(path: Path, records: list[Any]) -> Path:
     return path
 
 
+def load(db, **kwargs: Any) -> service.IngestReport:
+    """Run an ingest in its own transaction, as the CLI does."""
+    with db.session() as session:
+        return service.ingest(session, **kwargs)
+
+
 def counts(db) -> dict[str, int]:
     with db.session() as s:
         return {
@@ -83,7 +89,7 @@ def analyst(make_user):
 
 def test_a_valid_file_is_stored_whole_with_provenance_and_audit(db, analyst, tmp_path):
     path = write_jsonl(tmp_path / "ens.jsonl", [declaration(f"R{i}") for i in range(12)])
-    report = service.ingest(db, actor=analyst.principal, owner_org_id=analyst.org_id, path=path, format="ics2")
+    report = load(db, actor=analyst.principal, owner_org_id=analyst.org_id, path=path, format="ics2")
     assert (report.status, report.rows_read, report.declarations, report.errors) == ("committed", 12, 12, [])
     assert counts(db) == {
         "declarations": 12,
@@ -106,10 +112,10 @@ def test_a_valid_file_is_stored_whole_with_provenance_and_audit(db, analyst, tmp
 
 def test_the_same_content_twice_writes_nothing_new(db, analyst, tmp_path):
     path = write_jsonl(tmp_path / "a.jsonl", [declaration("R1"), declaration("R2")])
-    first = service.ingest(db, actor=analyst.principal, owner_org_id=analyst.org_id, path=path, format="ics2")
+    first = load(db, actor=analyst.principal, owner_org_id=analyst.org_id, path=path, format="ics2")
     copy = tmp_path / "renamed.jsonl"
     copy.write_bytes(path.read_bytes())
-    second = service.ingest(db, actor=analyst.principal, owner_org_id=analyst.org_id, path=copy, format="ics2")
+    second = load(db, actor=analyst.principal, owner_org_id=analyst.org_id, path=copy, format="ics2")
     assert (second.status, second.duplicate_of) == ("duplicate", first.ingest_id)
     assert counts(db)["declarations"] == 2
 
@@ -119,7 +125,7 @@ def test_one_bad_row_rejects_the_file_and_names_row_field_value(db, analyst, tmp
     bad_container["goods"][0]["containers"] = ["CSQU3054384"]
     records = [declaration("R1"), bad_container, declaration("R3", port_of_loading="XXYYY")]
     path = write_jsonl(tmp_path / "bad.jsonl", records)
-    report = service.ingest(db, actor=analyst.principal, owner_org_id=analyst.org_id, path=path, format="ics2")
+    report = load(db, actor=analyst.principal, owner_org_id=analyst.org_id, path=path, format="ics2")
     assert report.status == "rejected"
     where = {(e.row, e.field, e.value) for e in report.errors}
     assert (2, "containers.0.number", "CSQU3054384") in where
@@ -134,16 +140,16 @@ def test_one_bad_row_rejects_the_file_and_names_row_field_value(db, analyst, tmp
 
 def test_duplicate_references_in_one_file_and_across_files(db, analyst, tmp_path):
     dup = write_jsonl(tmp_path / "dup.jsonl", [declaration("R1"), declaration("R1")])
-    report = service.ingest(db, actor=analyst.principal, owner_org_id=analyst.org_id, path=dup, format="ics2")
+    report = load(db, actor=analyst.principal, owner_org_id=analyst.org_id, path=dup, format="ics2")
     assert report.status == "rejected"
     assert [(e.row, e.field, e.reason) for e in report.errors] == [
         (2, "ref", "duplicate declaration reference (first at row 1)")
     ]
     first = write_jsonl(tmp_path / "one.jsonl", [declaration("R1")])
-    ok = service.ingest(db, actor=analyst.principal, owner_org_id=analyst.org_id, path=first, format="ics2")
+    ok = load(db, actor=analyst.principal, owner_org_id=analyst.org_id, path=first, format="ics2")
     assert ok.status == "committed"
     again = write_jsonl(tmp_path / "two.jsonl", [declaration("R9"), declaration("R1", office="NL000510")])
-    clash = service.ingest(db, actor=analyst.principal, owner_org_id=analyst.org_id, path=again, format="ics2")
+    clash = load(db, actor=analyst.principal, owner_org_id=analyst.org_id, path=again, format="ics2")
     assert clash.status == "rejected"
     assert [(e.row, e.reason) for e in clash.errors] == [(2, f"declaration already stored by ingest {ok.ingest_id}")]
     assert counts(db)["declarations"] == 1
@@ -151,7 +157,7 @@ def test_duplicate_references_in_one_file_and_across_files(db, analyst, tmp_path
 
 def test_max_errors_stops_early(db, analyst, tmp_path):
     path = write_jsonl(tmp_path / "many.jsonl", [declaration(f"R{i}", office="") for i in range(50)])
-    report = service.ingest(
+    report = load(
         db, actor=analyst.principal, owner_org_id=analyst.org_id, path=path, format="ics2", max_errors=5
     )
     assert report.status == "rejected" and len(report.errors) == 5 and report.rows_read == 5
@@ -161,10 +167,10 @@ def test_only_analysts_load_and_only_into_their_own_org(db, make_user, tmp_path)
     path = write_jsonl(tmp_path / "x.jsonl", [declaration("R1")])
     officer = make_user(Role.INSPECTION_OFFICER)
     with pytest.raises(Forbidden):
-        service.ingest(db, actor=officer.principal, owner_org_id=officer.org_id, path=path, format="ics2")
+        load(db, actor=officer.principal, owner_org_id=officer.org_id, path=path, format="ics2")
     analyst = make_user(Role.CUSTOMS_ANALYST)
     with pytest.raises(Forbidden):
-        service.ingest(db, actor=analyst.principal, owner_org_id=officer.org_id, path=path, format="ics2")
+        load(db, actor=analyst.principal, owner_org_id=officer.org_id, path=path, format="ics2")
     assert counts(db)["declarations"] == 0
 
 
@@ -172,7 +178,7 @@ def test_other_organisations_do_not_see_amber_declarations(db, make_user, tmp_pa
     nl = make_user(Role.CUSTOMS_ANALYST)
     be = make_user(Role.CUSTOMS_ANALYST)
     path = write_jsonl(tmp_path / "x.jsonl", [declaration("R1")])
-    service.ingest(db, actor=nl.principal, owner_org_id=nl.org_id, path=path, format="ics2")
+    load(db, actor=nl.principal, owner_org_id=nl.org_id, path=path, format="ics2")
     with db.session() as s:
         assert service.list_declarations(s, actor=nl.principal)[1] == 1
         assert service.list_declarations(s, actor=be.principal)[1] == 0

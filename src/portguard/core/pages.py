@@ -30,6 +30,8 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("Home", "/", None),
+    NavItem("Declarations", "/declarations", "declaration:read"),
+    NavItem("Ingests", "/ingests", "ingest:read"),
     NavItem("Notes", "/notes", "note:read"),
     NavItem("Organisations & users", "/admin", "user:read"),
     NavItem("Audit", "/audit", "audit:read"),

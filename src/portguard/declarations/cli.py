@@ -55,18 +55,19 @@ def ingest(
         transient=True,
     ) as progress:
         task = progress.add_task(f"ingesting {path.name}", total=total)
-        result = service.ingest(
-            db,
-            actor=None,
-            owner_org_id=owner,
-            path=path,
-            format=format,
-            mapping=mapping,
-            handling=handling,
-            legal_regime=legal_regime,
-            max_errors=max_errors,
-            on_progress=lambda done: progress.update(task, completed=done),
-        )
+        with db.session() as session:
+            result = service.ingest(
+                session,
+                actor=None,
+                owner_org_id=owner,
+                path=path,
+                format=format,
+                mapping=mapping,
+                handling=handling,
+                legal_regime=legal_regime,
+                max_errors=max_errors,
+                on_progress=lambda done: progress.update(task, completed=done),
+            )
     out = result.as_dict()
     if report is not None:
         report.write_text(json.dumps(out, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -1,9 +1,9 @@
 """Ingest of declaration files: read, validate every row, and write all of it or nothing, exactly once.
 
 Why it is shaped like this:
-* **All or nothing.** The declarations of one file are written in one transaction; one invalid row rejects the
-  file and nothing of it is stored. The rejected attempt itself is kept (file, hash, who, when, the errors) so the
-  ingest history shows it, in a transaction of its own.
+* **All or nothing.** The declarations of one file are written inside one savepoint of the caller's transaction;
+  one invalid row rejects the file and the savepoint is rolled back, so nothing of it is stored. The rejected
+  attempt itself is kept (file, hash, who, when, the errors) so the ingest history shows it.
 * **Exactly once.** A file is recognised by the SHA-256 of its bytes: loading the same content again for the same
   organisation writes nothing and says which earlier ingest holds it. A declaration reference already stored by
   another file is an error of that row, never a silent overwrite.
@@ -28,7 +28,7 @@ from portguard.controls.models import ControlResult
 from portguard.core import audit
 from portguard.core.audit import AuditAction
 from portguard.core.clock import utcnow
-from portguard.core.db import Database, paginate
+from portguard.core.db import paginate
 from portguard.core.errors import Forbidden, JustificationRequired, NotFound
 from portguard.core.ids import new_id
 from portguard.core.policy import NEEDS_JUSTIFICATION, Action, Handling, LegalRegime, Principal, can, visible_filter
@@ -156,7 +156,7 @@ class _Rejected(Exception):
 
 
 def ingest(
-    db: Database,
+    session: Session,
     *,
     actor: Principal | None,
     owner_org_id: str,
@@ -175,22 +175,21 @@ def ingest(
         raise Forbidden("declarations are loaded into your own organisation")
     sha = file_sha256(path) if path.is_file() else ""
     report = IngestReport(ingest_id=new_id("ing"), status="committed", file=path.name, sha256=sha)
-    with db.session() as session:
-        earlier = (
-            session.scalar(
-                select(Ingest.id).where(
-                    Ingest.owner_org_id == owner_org_id, Ingest.file_sha256 == sha, Ingest.status == "committed"
-                )
+    earlier = (
+        session.scalar(
+            select(Ingest.id).where(
+                Ingest.owner_org_id == owner_org_id, Ingest.file_sha256 == sha, Ingest.status == "committed"
             )
-            if sha
-            else None
         )
+        if sha
+        else None
+    )
     if earlier:
         report.status, report.duplicate_of = "duplicate", earlier
         return report
     started = utcnow()
     try:
-        with db.session() as session:
+        with session.begin_nested():  # a savepoint: a rejected file leaves no row of itself behind
             _load(
                 session,
                 report,
@@ -212,18 +211,17 @@ def ingest(
         report.status = "rejected"
     if report.status == "rejected":
         report.declarations = report.control_results = 0
-        with db.session() as session:
-            _record(
-                session,
-                report,
-                actor=actor,
-                owner=owner_org_id,
-                format=format,
-                handling=handling.value,
-                regime=legal_regime.value,
-                started=started,
-            )
-            _audit_ingest(session, report, actor=actor, regime=legal_regime.value)
+        _record(
+            session,
+            report,
+            actor=actor,
+            owner=owner_org_id,
+            format=format,
+            handling=handling.value,
+            regime=legal_regime.value,
+            started=started,
+        )
+        _audit_ingest(session, report, actor=actor, regime=legal_regime.value)
     return report
 
 

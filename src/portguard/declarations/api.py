@@ -1,0 +1,291 @@
+"""HTTP for declarations: upload a file, list and read declarations, the ingest history; and their pages."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from portguard.controls import service as controls
+from portguard.core.deps import CurrentPrincipal, DbSession, Justification, Paging, require
+from portguard.core.errors import PROBLEM_RESPONSES, InvalidInput
+from portguard.core.pages import render
+from portguard.core.policy import Handling, LegalRegime, Principal
+from portguard.declarations import readers, service
+
+router = APIRouter(prefix="/api", tags=["declarations"], responses=PROBLEM_RESPONSES)
+pages = APIRouter(include_in_schema=False)
+MAX_UPLOAD = 512 * 1024 * 1024
+
+
+class IngestOut(BaseModel):
+    ingest_id: str
+    status: str
+    file: str
+    sha256: str
+    rows_read: int
+    declarations: int
+    control_results: int
+    error_count: int
+    errors: list[dict[str, Any]]
+    duplicate_of: str | None
+
+
+class DeclarationOut(BaseModel):
+    id: str
+    ref: str
+    type: str
+    lodged_at: str
+    office: str
+    transport_mode: str
+    transport_document: str | None
+    vessel_imo: str | None
+    voyage: str | None
+    port_of_loading: str | None
+    port_of_discharge: str | None
+    country_of_departure: str | None
+    route_countries: list[str]
+    owner_org_id: str
+    handling: str
+    legal_regime: str
+    ingest_id: str
+    goods: list[dict[str, Any]]
+    containers: list[dict[str, Any]]
+    parties: list[dict[str, Any]]
+
+
+class DeclarationPage(BaseModel):
+    items: list[DeclarationOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class IngestRecordOut(BaseModel):
+    id: str
+    file_name: str
+    file_sha256: str
+    format: str
+    status: str
+    rows_read: int
+    declarations: int
+    error_count: int
+    errors: list[dict[str, Any]]
+    owner_org_id: str
+    started_at: str
+    finished_at: str | None
+
+
+class IngestPage(BaseModel):
+    items: list[IngestRecordOut]
+    total: int
+    limit: int
+    offset: int
+
+
+def _run_upload(
+    session: Session,
+    principal: Principal,
+    upload: UploadFile,
+    format: str,
+    handling: str,
+    legal_regime: str,
+    max_errors: int,
+) -> service.IngestReport:
+    if format not in readers.FORMATS or format in ("csv", "parquet"):
+        raise InvalidInput(
+            f"format {format!r} cannot be uploaded without a mapping; use ics2, jsonl or kcs", field="format"
+        )
+    try:
+        handling_code, regime = Handling(handling), LegalRegime(legal_regime)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    name = Path(upload.filename or "upload").name
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        with path.open("wb") as out:
+            shutil.copyfileobj(upload.file, out, length=1 << 20)
+        if path.stat().st_size > MAX_UPLOAD:
+            raise InvalidInput(f"{name} is larger than {MAX_UPLOAD >> 20} MiB; load it with the CLI")
+        return service.ingest(
+            session,
+            actor=principal,
+            owner_org_id=principal.org_id,
+            path=path,
+            format=format,
+            handling=handling_code,
+            legal_regime=regime,
+            max_errors=max_errors,
+        )
+
+
+@router.post("/declarations/ingest", response_model=IngestOut, summary="Load a file of declarations")
+def ingest(
+    session: DbSession,
+    principal: Annotated[Principal, Depends(require("declaration:write"))],
+    file: Annotated[UploadFile, File(description="ICS2-like JSON / JSON Lines, or the KCS CSV")],
+    format: Annotated[str, Form()] = "ics2",
+    handling: Annotated[str, Form()] = "AMBER",
+    legal_regime: Annotated[str, Form()] = "GDPR",
+    max_errors: Annotated[int, Form(ge=1, le=10_000)] = 100,
+) -> Any:
+    """All rows or none; the same content twice writes nothing (status `duplicate`); errors name row and field."""
+    return _run_upload(session, principal, file, format, handling, legal_regime, max_errors).as_dict()
+
+
+@router.get("/declarations", response_model=DeclarationPage, summary="List declarations you may see")
+def list_declarations(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    paging: Paging,
+    justification: Justification,
+    office: Annotated[str | None, Query(max_length=12)] = None,
+    hs: Annotated[str | None, Query(max_length=10, pattern=r"^[0-9]+$")] = None,
+    origin: Annotated[str | None, Query(max_length=2)] = None,
+) -> Any:
+    """Newest first; filter by office, HS code prefix and country of departure."""
+    items, total = service.list_declarations(
+        session,
+        actor=principal,
+        office=office,
+        hs_prefix=hs,
+        origin=origin,
+        justification=justification,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    return {
+        "items": [service.declaration_dict(d) for d in items],
+        "total": total,
+        "limit": paging.limit,
+        "offset": paging.offset,
+    }
+
+
+@router.get("/declarations/{declaration_id}", response_model=DeclarationOut, summary="Read a declaration")
+def get_declaration(
+    session: DbSession, principal: CurrentPrincipal, declaration_id: str, justification: Justification
+) -> Any:
+    """One declaration with its goods, containers and parties."""
+    decl = service.get_declaration(session, actor=principal, declaration_id=declaration_id, justification=justification)
+    return service.declaration_dict(decl)
+
+
+@router.get("/ingests", response_model=IngestPage, summary="Ingest history")
+def list_ingests(
+    session: DbSession, principal: Annotated[Principal, Depends(require("ingest:read"))], paging: Paging
+) -> Any:
+    """Loads of your organisation, newest first, with their outcome."""
+    items, total = service.list_ingests(session, actor=principal, limit=paging.limit, offset=paging.offset)
+    return {
+        "items": [service.ingest_dict(i) for i in items],
+        "total": total,
+        "limit": paging.limit,
+        "offset": paging.offset,
+    }
+
+
+@router.get("/ingests/{ingest_id}", response_model=IngestRecordOut, summary="One ingest and its error report")
+def get_ingest(
+    session: DbSession, principal: Annotated[Principal, Depends(require("ingest:read"))], ingest_id: str
+) -> Any:
+    """An ingest with every error it recorded."""
+    return service.ingest_dict(service.get_ingest(session, actor=principal, ingest_id=ingest_id))
+
+
+# ---------------------------------------------------------------- pages
+
+
+@pages.get("/declarations", response_class=HTMLResponse)
+def declarations_page(
+    request: Request,
+    session: DbSession,
+    principal: Annotated[Principal, Depends(require("declaration:read"))],
+    paging: Paging,
+    office: Annotated[str, Query(max_length=12)] = "",
+    hs: Annotated[str, Query(max_length=10)] = "",
+    origin: Annotated[str, Query(max_length=2)] = "",
+) -> Response:
+    """The declaration list with filters."""
+    if hs and not hs.isdigit():
+        raise InvalidInput("the HS filter takes digits only", field="hs")
+    items, total = service.list_declarations(
+        session,
+        actor=principal,
+        office=office or None,
+        hs_prefix=hs or None,
+        origin=origin or None,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    return render(
+        request,
+        "declarations/list.html",
+        declarations=items,
+        total=total,
+        paging=paging,
+        filters={"office": office, "hs": hs, "origin": origin},
+    )
+
+
+@pages.get("/declarations/{declaration_id}", response_class=HTMLResponse)
+def declaration_page(
+    request: Request,
+    session: DbSession,
+    principal: Annotated[Principal, Depends(require("declaration:read"))],
+    declaration_id: str,
+) -> Response:
+    """One declaration: parties, goods, containers and controls."""
+    decl = service.get_declaration(
+        session, actor=principal, declaration_id=declaration_id, justification="declaration page"
+    )
+    return render(
+        request,
+        "declarations/detail.html",
+        d=service.declaration_dict(decl),
+        results=controls.results_for(session, actor=principal, declaration_id=decl.id),
+        orders=controls.orders_for(session, actor=principal, declaration_id=decl.id),
+    )
+
+
+@pages.get("/ingests", response_class=HTMLResponse)
+def ingests_page(
+    request: Request,
+    session: DbSession,
+    principal: Annotated[Principal, Depends(require("ingest:read"))],
+    paging: Paging,
+    show: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    """The ingest history; `show` opens one ingest's error report."""
+    items, total = service.list_ingests(session, actor=principal, limit=paging.limit, offset=paging.offset)
+    shown = service.get_ingest(session, actor=principal, ingest_id=show) if show else None
+    return render(
+        request,
+        "declarations/ingests.html",
+        ingests=items,
+        total=total,
+        paging=paging,
+        shown=shown,
+        formats=[f for f in readers.FORMATS if f not in ("csv", "parquet")],
+    )
+
+
+@pages.post("/ingests", response_class=HTMLResponse)
+def ingests_upload(
+    request: Request,
+    session: DbSession,
+    principal: Annotated[Principal, Depends(require("declaration:write"))],
+    file: Annotated[UploadFile, File()],
+    format: Annotated[str, Form()] = "ics2",
+    handling: Annotated[str, Form()] = "AMBER",
+) -> Response:
+    """Upload from the page; shows the new ingest's report."""
+    report = _run_upload(session, principal, file, format, handling, "GDPR", 100)
+    target = report.duplicate_of if report.status == "duplicate" else report.ingest_id
+    return Response(status_code=303, headers={"Location": f"/ingests?show={target}"})
