@@ -1,0 +1,63 @@
+"""Declaration pages in headless Chromium: upload through the ingest page, the error report, list, filters, detail."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.declarations.test_ingest import declaration
+from tests.web.conftest import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def _file(tmp_path, name, records):
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return str(path)
+
+
+def test_ingest_page_shows_the_error_report_then_loads_a_good_file(page, live_server, tmp_path):
+    sign_in(page, live_server, "be.analyst")
+    page.click("nav >> text=Ingests")
+    page.click("text=Load a file")
+    bad = declaration("WEB-BAD", port_of_loading="ZZZZZ")
+    page.set_input_files("input[name=file]", _file(tmp_path, "bad.jsonl", [declaration("WEB-OK"), bad]))
+    page.click("button:text('Load')")
+    report = page.locator("#report")
+    assert "rejected" in report.locator("h2").inner_text()
+    cells = page.locator("#errors tbody tr").first.locator("td").all_inner_texts()
+    assert cells[:3] == ["2", "port_of_loading", "ZZZZZ"]
+    cocoa = declaration("WEB-COCOA", country_of_departure="CI", port_of_loading="CIABJ")
+    cocoa["goods"][0].update(hs_code="180100", description="Cocoa beans", country_of_origin="CI")
+    page.click("text=Load a file")
+    page.set_input_files("input[name=file]", _file(tmp_path, "good.jsonl", [declaration("WEB-OK"), cocoa]))
+    page.click("button:text('Load')")
+    assert "committed" in page.locator("#report h2").inner_text()
+    statuses = page.locator("#ingests tbody tr td:nth-child(4)").all_inner_texts()
+    assert statuses[:2] == ["committed", "rejected"]
+
+
+def test_declaration_list_filters_and_detail(page, live_server):
+    sign_in(page, live_server, "be.analyst")
+    page.goto(f"{live_server}/declarations?hs=1801")
+    refs = page.locator("#declarations tbody tr td:first-child").all_inner_texts()
+    assert refs == ["WEB-COCOA"]
+    page.click("text=WEB-COCOA")
+    assert page.locator("h1").inner_text().startswith("Declaration WEB-COCOA")
+    assert "Cocoa beans" in page.locator("#goods").inner_text()
+    assert "CSQU3054383" in page.locator("#containers").inner_text()
+    assert "Fresh Fruit Imports B.V." in page.locator("#parties").inner_text()
+    assert "Not controlled" in page.locator("#controls").inner_text()
+
+
+def test_other_customs_do_not_see_them_and_terminals_have_no_declaration_pages(page, live_server):
+    sign_in(page, live_server, "nl.analyst")
+    page.goto(f"{live_server}/declarations")
+    assert "WEB-COCOA" not in page.locator("#declarations").inner_text()
+    page.click("text=Sign out")
+    sign_in(page, live_server, "terminal.security")
+    assert "/declarations" not in page.locator("nav[aria-label=Main]").inner_html()
+    response = page.goto(f"{live_server}/declarations")
+    assert response is not None and response.status == 403
