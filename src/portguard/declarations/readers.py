@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 MAX_DEPTH = 12
-MAX_FIELD_CHARS = 100_000
+MAX_LINE_CHARS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,10 @@ def read_ics2(path: Path) -> Iterator[Raw]:
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
+        if len(line) > MAX_LINE_CHARS:
+            raise ReadError(
+                [RowError(path.name, lineno, None, None, f"line longer than {MAX_LINE_CHARS:,} characters")]
+            )
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
