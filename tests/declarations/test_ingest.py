@@ -157,9 +157,7 @@ def test_duplicate_references_in_one_file_and_across_files(db, analyst, tmp_path
 
 def test_max_errors_stops_early(db, analyst, tmp_path):
     path = write_jsonl(tmp_path / "many.jsonl", [declaration(f"R{i}", office="") for i in range(50)])
-    report = load(
-        db, actor=analyst.principal, owner_org_id=analyst.org_id, path=path, format="ics2", max_errors=5
-    )
+    report = load(db, actor=analyst.principal, owner_org_id=analyst.org_id, path=path, format="ics2", max_errors=5)
     assert report.status == "rejected" and len(report.errors) == 5 and report.rows_read == 5
 
 

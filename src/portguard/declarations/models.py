@@ -17,6 +17,7 @@ import re
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated
 
 import pycountry
@@ -56,8 +57,10 @@ class TransportMode(StrEnum):
 
 
 # ---------------------------------------------------------------- field validators
+# Pure functions of one string, cached: real files repeat the same containers, ports, countries and accounts.
 
 
+@lru_cache(maxsize=65536)
 def _country(value: str) -> str:
     value = value.strip().upper()
     if pycountry.countries.get(alpha_2=value) is None:
@@ -68,6 +71,7 @@ def _country(value: str) -> str:
 _LOCODE = re.compile(r"^[A-Z]{2}[A-Z2-9]{3}$")
 
 
+@lru_cache(maxsize=65536)
 def _locode(value: str) -> str:
     value = value.replace(" ", "").upper()
     if not _LOCODE.match(value):
@@ -76,6 +80,7 @@ def _locode(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=65536)
 def _container(value: str) -> str:
     value = value.replace(" ", "").upper()
     if not re.fullmatch(r"[A-Z]{3}[UJZ][0-9]{7}", value):
@@ -87,6 +92,7 @@ def _container(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=65536)
 def _hs(value: str) -> str:
     value = value.replace(".", "").replace(" ", "")
     if not re.fullmatch(r"[0-9]{6}([0-9]{2}([0-9]{2})?)?", value):
@@ -94,6 +100,7 @@ def _hs(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=65536)
 def _eori(value: str) -> str:
     value = value.replace(" ", "").upper()
     if not re.fullmatch(r"[A-Z]{2}[A-Z0-9]{1,15}", value):
@@ -102,12 +109,14 @@ def _eori(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=65536)
 def _iban(value: str) -> str:
     if not stdnum_iban.is_valid(value):
         raise ValueError(f"{value!r} is not a valid IBAN")
     return stdnum_iban.compact(value)
 
 
+@lru_cache(maxsize=65536)
 def _imo(value: str) -> str:
     value = value.upper().removeprefix("IMO").strip()
     if not re.fullmatch(r"[0-9]{7}", value):
@@ -162,8 +171,8 @@ class GoodsItemIn(Strict):
     seq: int = Field(ge=1, le=999)
     hs_code: HSCode
     description: str = Field(min_length=1, max_length=512)
-    gross_mass_kg: Decimal | None = Field(default=None, ge=0, le=10**7)
-    net_mass_kg: Decimal | None = Field(default=None, ge=0, le=10**7)
+    gross_mass_kg: Decimal | None = Field(default=None, ge=0, le=10**9)  # bulk cargoes reach 10^8 kg
+    net_mass_kg: Decimal | None = Field(default=None, ge=0, le=10**9)
     value: Decimal | None = Field(default=None, ge=0, le=10**12)
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     packages: int | None = Field(default=None, ge=0, le=10**7)

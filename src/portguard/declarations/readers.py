@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,13 @@ class ReadError(Exception):
 
 def short(value: Any, limit: int = 80) -> str:
     """A value as it appears in an error message, cut to `limit` characters."""
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = (
+        value
+        if isinstance(value, str)
+        else str(value)
+        if isinstance(value, int | float | Decimal)
+        else json.dumps(value, default=str)
+    )
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -94,12 +101,12 @@ def _depth(value: Any, depth: int = 0) -> int:
     return depth
 
 
-def _check_object(name: str, row: int, value: Any) -> dict[str, Any]:
+def _check_object(name: str, row: int, value: Any, raw: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ReadError(
             [RowError(name, row, None, short(value), f"expected a JSON object, got {type(value).__name__}")]
         )
-    if _depth(value) > MAX_DEPTH:
+    if raw.count("{") + raw.count("[") > MAX_DEPTH and _depth(value) > MAX_DEPTH:  # the count bounds the depth
         raise ReadError([RowError(name, row, None, None, f"nested deeper than {MAX_DEPTH} levels")])
     return value
 
@@ -114,7 +121,7 @@ def read_ics2(path: Path) -> Iterator[Raw]:
         except json.JSONDecodeError as exc:
             raise ReadError([RowError(path.name, exc.lineno, None, None, f"invalid JSON: {exc.msg}")]) from None
         for index, item in enumerate(items, start=1):
-            yield Raw(index, _check_object(path.name, index, item))
+            yield Raw(index, _check_object(path.name, index, item, json.dumps(item)))
         return
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -130,7 +137,7 @@ def read_ics2(path: Path) -> Iterator[Raw]:
             raise ReadError(
                 [RowError(path.name, lineno, None, short(line), reason or f"invalid JSON: {exc.msg}")]
             ) from None
-        yield Raw(lineno, _check_object(path.name, lineno, item))
+        yield Raw(lineno, _check_object(path.name, lineno, item, line))
 
 
 FORMATS = ("ics2", "jsonl", "csv", "parquet", "kcs")
