@@ -174,8 +174,8 @@ def report(title: str, counts: dict[str, int], statuses: Counter[int]) -> None:
 
 @pytest.fixture
 def seeded(db, make_user, make_org) -> dict[str, Any]:
-    """A platform administrator and some data to find: organisations, users, a group, notes of each kind."""
-    admin = make_user(Role.PLATFORM_ADMIN, username="root.admin")
+    """A platform administrator who is also a customs analyst, and data to find: orgs, users, a group, notes."""
+    admin = make_user(Role.PLATFORM_ADMIN, Role.CUSTOMS_ANALYST, username="root.admin")
     analyst = make_user(Role.CUSTOMS_ANALYST, org_id=admin.org_id, username="ana.lyst")
     police = make_user(Role.POLICE_ANALYST, kind=OrgKind.POLICE, username="po.lice")
     terminal = make_user(Role.PORT_SECURITY, kind=OrgKind.TERMINAL_OPERATOR, username="gate.keeper")
