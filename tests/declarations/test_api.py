@@ -33,6 +33,8 @@ def test_upload_list_read_and_report(client, db, make_user):
     assert listed["total"] == 2
     assert [d["ref"] for d in client.get("/api/declarations?hs=1801", headers=headers).json()["items"]] == ["C1"]
     assert [d["ref"] for d in client.get("/api/declarations?origin=ec", headers=headers).json()["items"]] == ["B1"]
+    assert [d["ref"] for d in client.get("/api/declarations?ref=C", headers=headers).json()["items"]] == ["C1"]
+    assert client.get("/api/declarations?ref=%25", headers=headers).json()["total"] == 0  # LIKE wildcards escaped
     one = client.get(f"/api/declarations/{analyst.org_id}:B1", headers=headers).json()
     assert one["containers"][0]["number"] == "CSQU3054383"
     assert {p["role"] for p in one["parties"]} == {"consignor", "consignee"}

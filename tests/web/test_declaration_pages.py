@@ -42,6 +42,10 @@ def test_ingest_page_shows_the_error_report_then_loads_a_good_file(page, live_se
 def test_declaration_list_filters_and_detail(page, live_server):
     sign_in(page, live_server, "be.analyst")
     page.goto(f"{live_server}/declarations?hs=1801")
+    goods = page.locator("#declarations tbody tr td:nth-child(5)").all_inner_texts()
+    assert goods and all("1801" in cell for cell in goods)
+    page.fill("input[name=ref]", "WEB-")
+    page.click("button:text('Filter')")
     refs = page.locator("#declarations tbody tr td:first-child").all_inner_texts()
     assert refs == ["WEB-COCOA"]
     page.click("text=WEB-COCOA")

@@ -148,14 +148,16 @@ def list_declarations(
     office: Annotated[str | None, Query(max_length=12)] = None,
     hs: Annotated[str | None, Query(max_length=10, pattern=r"^[0-9]+$")] = None,
     origin: Annotated[str | None, Query(max_length=2)] = None,
+    ref: Annotated[str | None, Query(max_length=40, description="reference starts with")] = None,
 ) -> Any:
-    """Newest first; filter by office, HS code prefix and country of departure."""
+    """Newest first; filter by office, HS code prefix, country of departure and reference prefix."""
     items, total = service.list_declarations(
         session,
         actor=principal,
         office=office,
         hs_prefix=hs,
         origin=origin,
+        ref_prefix=ref,
         justification=justification,
         limit=paging.limit,
         offset=paging.offset,
@@ -211,6 +213,7 @@ def declarations_page(
     office: Annotated[str, Query(max_length=12)] = "",
     hs: Annotated[str, Query(max_length=10)] = "",
     origin: Annotated[str, Query(max_length=2)] = "",
+    ref: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
     """The declaration list with filters."""
     if hs and not hs.isdigit():
@@ -221,6 +224,7 @@ def declarations_page(
         office=office or None,
         hs_prefix=hs or None,
         origin=origin or None,
+        ref_prefix=ref or None,
         limit=paging.limit,
         offset=paging.offset,
     )
@@ -230,7 +234,7 @@ def declarations_page(
         declarations=items,
         total=total,
         paging=paging,
-        filters={"office": office, "hs": hs, "origin": origin},
+        filters={"office": office, "hs": hs, "origin": origin, "ref": ref},
     )
 
 

@@ -408,6 +408,7 @@ def list_declarations(
     office: str | None = None,
     hs_prefix: str | None = None,
     origin: str | None = None,
+    ref_prefix: str | None = None,
     justification: str | None = None,
     limit: int = 50,
     offset: int = 0,
@@ -418,6 +419,8 @@ def list_declarations(
         query = query.where(Declaration.office == office)
     if origin:
         query = query.where(Declaration.country_of_departure == origin.upper())
+    if ref_prefix:
+        query = query.where(Declaration.ref.startswith(ref_prefix, autoescape=True))
     if hs_prefix:
         query = query.where(
             Declaration.id.in_(select(GoodsItem.declaration_id).where(GoodsItem.hs_code.startswith(hs_prefix)))
