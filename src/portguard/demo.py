@@ -6,6 +6,8 @@ The names are invented; the kinds, countries and roles are those the platform se
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from portguard.core.policy import Handling, LegalRegime, OrgKind, Role
 from portguard.sharing import service
-from portguard.sharing.models import GroupIn, NoteIn, Organisation, OrgIn, UserIn
+from portguard.sharing.models import GroupIn, NoteIn, Organisation, OrgIn, User, UserIn
 
 DEMO_PASSWORD = "portguard-demo"  # noqa: S105 - published demo credential, printed on purpose
 
@@ -138,7 +140,44 @@ def load(session: Session) -> bool:
             actor=actor,
             data=NoteIn(title=title, body=body, handling=handling, legal_regime=regime, sharing_group_id=group),
         )
+    _load_declarations(session, users)
     return True
+
+
+def _load_declarations(session: Session, users: dict[str, User]) -> None:
+    """Generated declarations for the two customs authorities, and a few control results on them."""
+    import tempfile
+    from pathlib import Path
+
+    from portguard.controls import service as controls
+    from portguard.controls.models import ControlResultIn, Outcome
+    from portguard.declarations import generator
+    from portguard.declarations import service as declarations
+
+    for username, n, seed in (("nl.analyst", 1500, 7), ("be.analyst", 800, 8)):
+        actor = service.load_principal(session, user_id=users[username].id)
+        assert actor is not None
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"demo-{username}.jsonl"
+            generator.write_jsonl(path, n, seed=seed)
+            report = declarations.ingest(session, actor=actor, owner_org_id=actor.org_id, path=path, format="ics2")
+        if report.status != "committed":
+            raise RuntimeError(f"demo declarations were rejected: {report.errors[:3]}")
+        listed, _ = declarations.list_declarations(session, actor=actor, limit=12)
+        for i, decl in enumerate(listed):
+            outcome = Outcome.SEIZURE if i % 6 == 0 else Outcome.IRREGULARITY if i % 3 == 0 else Outcome.NO_FINDING
+            controls.record_result(
+                session,
+                actor=actor,
+                data=ControlResultIn(
+                    declaration_id=decl.id,
+                    outcome=outcome,
+                    goods="cocaine" if outcome == Outcome.SEIZURE else None,
+                    drug_type="cocaine" if outcome == Outcome.SEIZURE else None,
+                    quantity_kg=Decimal("180.5") if outcome == Outcome.SEIZURE else None,
+                    concealment="reefer cooling unit" if outcome == Outcome.SEIZURE else None,
+                ),
+            )
 
 
 def print_logins(console: Console) -> None:

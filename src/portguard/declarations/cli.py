@@ -124,3 +124,17 @@ def ingests(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20, as_json: 
         title="Ingests",
         columns=["id", "file_name", "format", "status", "rows_read", "declarations", "error_count", "started_at"],
     )
+
+
+@app.command("generate")
+def generate(
+    output: Annotated[Path, typer.Argument(help="JSON Lines file to write")],
+    n: Annotated[int, typer.Option("--n", min=1, max=10_000_000, help="How many declarations")] = 1000,
+    seed: Annotated[int, typer.Option(help="Same seed, same file")] = 0,
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Spread over this many days")] = 90,
+) -> None:
+    """Write realistic ICS2-like declarations for European ports (for demos, benchmarks and tests)."""
+    from portguard.declarations import generator
+
+    written = generator.write_jsonl(output, n, seed=seed, days=days)
+    console.print(f"{written} declarations written to {output} (seed {seed}).")
