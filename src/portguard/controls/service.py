@@ -13,20 +13,15 @@ from portguard.controls.models import ControlOrder, ControlOrderIn, ControlResul
 from portguard.core import audit
 from portguard.core.audit import AuditAction
 from portguard.core.clock import utcnow
-from portguard.core.errors import Forbidden, InvalidInput, NotFound
+from portguard.core.errors import InvalidInput, NotFound
 from portguard.core.ids import new_id
-from portguard.core.policy import Principal, visible_filter
+from portguard.core.policy import Principal, require_permission, visible_filter
 from portguard.declarations import service as declarations
-
-
-def _require(actor: Principal, permission: str) -> None:
-    if not actor.has(permission):
-        raise Forbidden(f"no role of {actor.username} grants {permission}", permission=permission)
 
 
 def create_order(session: Session, *, actor: Principal, data: ControlOrderIn) -> ControlOrder:
     """Order a documentary check, a scan or a physical inspection of a declaration or container."""
-    _require(actor, "control:write")
+    require_permission(actor, "control:write")
     if data.declaration_id:
         declarations.get_declaration(session, actor=actor, declaration_id=data.declaration_id, justification="control")
     order = ControlOrder(
@@ -59,7 +54,7 @@ def create_order(session: Session, *, actor: Principal, data: ControlOrderIn) ->
 
 def record_result(session: Session, *, actor: Principal, data: ControlResultIn) -> ControlResult:
     """Record what a control found; closes its order."""
-    _require(actor, "control:write")
+    require_permission(actor, "control:write")
     declaration_id = data.declaration_id
     if data.order_id:
         order = session.get(ControlOrder, data.order_id)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -26,8 +26,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from portguard.core.clock import as_utc, utcnow
 from portguard.core.db import Base, UTCDateTime
-from portguard.core.errors import JustificationRequired
-from portguard.core.policy import LegalRegime, Principal
+from portguard.core.errors import JustificationRequired, NotFound
+from portguard.core.policy import NEEDS_JUSTIFICATION, Action, LegalRegime, Principal, can
 
 GENESIS = "0" * 64
 _PG_LOCK_KEY = 0x5047_4155_4449_54  # "PGAUDIT"
@@ -219,3 +219,54 @@ def activity(session: Session, *, org_id: str | None = None, days: int = 30) -> 
     if org_id is not None:
         query = query.where(AuditEntry.org_id == org_id)
     return [{"day": str(r.day), "action": r.action, "entries": r.entries} for r in session.execute(query)]
+
+
+# ---------------------------------------------------------------- consulting protected records
+
+
+def consult_list(
+    session: Session, *, actor: Principal, object_type: str, records: Sequence[Any], justification: str | None
+) -> None:
+    """Record that `actor` was shown `records` (one entry for the page; LED if any of them is)."""
+    if not records:
+        return
+    led = any(r.legal_regime == LegalRegime.LED for r in records)
+    append(
+        session,
+        actor=actor,
+        action=AuditAction.CONSULT,
+        object_type=object_type,
+        legal_regime=LegalRegime.LED if led else LegalRegime.GDPR,
+        justification=justification,
+        detail={"ids": [r.id for r in records]},
+    )
+
+
+def consult_one(
+    session: Session,
+    *,
+    actor: Principal,
+    record: Any,
+    object_type: str,
+    recipients: Collection[str] = (),
+    justification: str | None = None,
+) -> None:
+    """Let `actor` read `record` if the policy allows, and record it; a refusal looks like a missing record,
+    except a missing justification for an LED record, which is said (428) so the reader can give one."""
+    decision = can(actor, Action.READ, record, recipients=recipients, justification=justification)
+    if not decision:
+        if decision.reason == NEEDS_JUSTIFICATION:
+            raise JustificationRequired(
+                f"{object_type} {record.id} is an LED record: {NEEDS_JUSTIFICATION}",
+                hint="send the reason in the X-Justification header",
+            )
+        raise NotFound(f"no {object_type} {record.id}")
+    append(
+        session,
+        actor=actor,
+        action=AuditAction.CONSULT,
+        object_type=object_type,
+        object_id=record.id,
+        legal_regime=record.legal_regime,
+        justification=justification,
+    )

@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, ForeignKey, String, and_, false, or_, sele
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from portguard.core.db import Base
+from portguard.core.errors import Forbidden
 
 
 class Handling(StrEnum):
@@ -269,6 +270,12 @@ def can(
     if regime == LegalRegime.LED and not (justification and justification.strip()):
         return Decision(False, NEEDS_JUSTIFICATION)
     return seen
+
+
+def require_permission(principal: Principal | None, permission: str) -> None:
+    """Raise Forbidden unless a role of `principal` grants `permission` (`None`, the platform itself, always may)."""
+    if principal is not None and not principal.has(permission):
+        raise Forbidden(f"no role of {principal.username} grants {permission}", permission=permission)
 
 
 def _sees(principal: Principal, record: Protected, recipients: Collection[str]) -> Decision:

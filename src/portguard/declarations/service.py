@@ -29,9 +29,9 @@ from portguard.core import audit
 from portguard.core.audit import AuditAction
 from portguard.core.clock import utcnow
 from portguard.core.db import paginate
-from portguard.core.errors import Forbidden, JustificationRequired, NotFound
+from portguard.core.errors import Forbidden, NotFound
 from portguard.core.ids import new_id
-from portguard.core.policy import NEEDS_JUSTIFICATION, Action, Handling, LegalRegime, Principal, can, visible_filter
+from portguard.core.policy import Action, Handling, LegalRegime, Principal, can, require_permission, visible_filter
 from portguard.declarations import readers
 from portguard.declarations.models import Container, Declaration, DeclarationIn, GoodsItem, Ingest, Party
 from portguard.declarations.readers import ReadError, RowError, short
@@ -169,8 +169,7 @@ def ingest(
     on_progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Load one file of declarations for `owner_org_id`: all rows or none, once per content."""
-    if actor is not None and not actor.has("declaration:write"):
-        raise Forbidden(f"no role of {actor.username} grants declaration:write")
+    require_permission(actor, "declaration:write")
     if actor is not None and actor.org_id != owner_org_id:
         raise Forbidden("declarations are loaded into your own organisation")
     sha = file_sha256(path) if path.is_file() else ""
@@ -428,17 +427,7 @@ def list_declarations(
     items, total = paginate(
         session, query.order_by(Declaration.lodged_at.desc(), Declaration.id.desc()), limit=limit, offset=offset
     )
-    if items:
-        led = any(d.legal_regime == LegalRegime.LED for d in items)
-        audit.append(
-            session,
-            actor=actor,
-            action=AuditAction.CONSULT,
-            object_type="declaration",
-            legal_regime=LegalRegime.LED if led else LegalRegime.GDPR,
-            justification=justification,
-            detail={"ids": [d.id for d in items]},
-        )
+    audit.consult_list(session, actor=actor, object_type="declaration", records=items, justification=justification)
     return items, total
 
 
@@ -449,20 +438,7 @@ def get_declaration(
     decl = session.get(Declaration, declaration_id)
     if decl is None:
         raise NotFound(f"no declaration {declaration_id}")
-    decision = can(actor, Action.READ, decl, justification=justification)
-    if not decision:
-        if decision.reason == NEEDS_JUSTIFICATION:
-            raise JustificationRequired(f"declaration {declaration_id}: {NEEDS_JUSTIFICATION}")
-        raise NotFound(f"no declaration {declaration_id}")
-    audit.append(
-        session,
-        actor=actor,
-        action=AuditAction.CONSULT,
-        object_type="declaration",
-        object_id=decl.id,
-        legal_regime=decl.legal_regime,
-        justification=justification,
-    )
+    audit.consult_one(session, actor=actor, record=decl, object_type="declaration", justification=justification)
     return decl
 
 

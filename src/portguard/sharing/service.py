@@ -16,20 +16,18 @@ from portguard.core import audit
 from portguard.core.audit import AuditAction, AuditEntry
 from portguard.core.clock import utcnow
 from portguard.core.db import paginate
-from portguard.core.errors import Conflict, Forbidden, InvalidInput, JustificationRequired, NotFound
+from portguard.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from portguard.core.ids import new_id
 from portguard.core.policy import (
-    NEEDS_JUSTIFICATION,
     PRIVATE_SECTOR,
     ROLES,
-    Action,
     Handling,
     LegalRegime,
     OrgKind,
     Principal,
     RecordRecipient,
     Role,
-    can,
+    require_permission,
     visible_filter,
 )
 from portguard.sharing import auth
@@ -46,18 +44,12 @@ from portguard.sharing.models import (
     UserRole,
 )
 
-
-def _require(actor: Principal | None, permission: str) -> None:
-    if actor is not None and not actor.has(permission):
-        raise Forbidden(f"no role of {actor.username} grants {permission}", permission=permission)
-
-
 # ---------------------------------------------------------------- organisations
 
 
 def create_org(session: Session, *, actor: Principal | None, data: OrgIn) -> Organisation:
     """Register an organisation (platform administrators only)."""
-    _require(actor, "org:manage")
+    require_permission(actor, "org:manage")
     if session.scalar(select(Organisation.id).where(Organisation.name == data.name)):
         raise Conflict(f"an organisation named {data.name!r} exists already")
     org = Organisation(id=new_id("org"), name=data.name, kind=data.kind.value, country=data.country, member=data.member)
@@ -113,7 +105,7 @@ def check_roles(org: Organisation, roles: Sequence[Role | str]) -> None:
 
 def create_user(session: Session, *, actor: Principal | None, data: UserIn) -> User:
     """Create a user in an organisation; org admins only in their own, platform admins anywhere."""
-    _require(actor, "user:manage")
+    require_permission(actor, "user:manage")
     if actor is not None and data.org_id != actor.org_id and not actor.has("user:manage_all"):
         raise Forbidden("organisation administrators create users in their own organisation only")
     if actor is not None and Role.PLATFORM_ADMIN in data.roles and Role.PLATFORM_ADMIN not in actor.roles:
@@ -149,7 +141,7 @@ def list_users(
     session: Session, *, actor: Principal | None, org_id: str | None = None, limit: int = 50, offset: int = 0
 ) -> tuple[list[User], int]:
     """Users the actor may administer: their own organisation's, or everyone's for platform admins."""
-    _require(actor, "user:read")
+    require_permission(actor, "user:read")
     query = select(User).order_by(User.username)
     if actor is not None and not actor.has("user:manage_all"):
         query = query.where(User.org_id == actor.org_id)
@@ -160,7 +152,7 @@ def list_users(
 
 def get_user(session: Session, *, actor: Principal | None, user_id: str) -> User:
     """One user the actor may administer, or NotFound (never revealing users of other organisations)."""
-    _require(actor, "user:read")
+    require_permission(actor, "user:read")
     user = session.get(User, user_id)
     if user is None or (actor is not None and not actor.has("user:manage_all") and user.org_id != actor.org_id):
         raise NotFound(f"no user {user_id}")
@@ -190,7 +182,7 @@ def load_principal(session: Session, *, user_id: str) -> Principal | None:
 
 def create_group(session: Session, *, actor: Principal | None, data: GroupIn) -> SharingGroup:
     """A named set of organisations that AMBER records can be shared with."""
-    _require(actor, "group:manage")
+    require_permission(actor, "group:manage")
     if session.scalar(select(SharingGroup.id).where(SharingGroup.name == data.name)):
         raise Conflict(f"a sharing group named {data.name!r} exists already")
     for org_id in data.org_ids:
@@ -226,7 +218,7 @@ def list_groups(
 
 def create_note(session: Session, *, actor: Principal, data: NoteIn) -> Note:
     """Write a note owned by the actor's organisation; RED notes go to named recipients (and their author)."""
-    _require(actor, "note:write")
+    require_permission(actor, "note:write")
     if data.legal_regime == LegalRegime.LED and actor.private_sector:
         raise Forbidden("private-sector organisations cannot create LED records")
     if data.sharing_group_id is not None:
@@ -294,17 +286,7 @@ def list_notes(
         .order_by(Note.created_at.desc(), Note.id.desc())
     )
     items, total = paginate(session, query, limit=limit, offset=offset)
-    if items:
-        led = any(n.legal_regime == LegalRegime.LED for n in items)
-        audit.append(
-            session,
-            actor=actor,
-            action=AuditAction.CONSULT,
-            object_type="note",
-            legal_regime=LegalRegime.LED if led else LegalRegime.GDPR,
-            justification=justification,
-            detail={"ids": [n.id for n in items]},
-        )
+    audit.consult_list(session, actor=actor, object_type="note", records=items, justification=justification)
     return items, total
 
 
@@ -313,27 +295,12 @@ def get_note(session: Session, *, actor: Principal, note_id: str, justification:
     note = session.get(Note, note_id)
     if note is None:
         raise NotFound(f"no note {note_id}")
-    decision = can(
-        actor,
-        Action.READ,
-        note,
-        recipients=note_recipients(session, note_id=note.id),
-        justification=justification,
-    )
-    if not decision:
-        if decision.reason == NEEDS_JUSTIFICATION:
-            raise JustificationRequired(
-                f"note {note_id} is an LED record: {NEEDS_JUSTIFICATION}",
-                hint="send the reason in the X-Justification header",
-            )
-        raise NotFound(f"no note {note_id}")
-    audit.append(
+    audit.consult_one(
         session,
         actor=actor,
-        action=AuditAction.CONSULT,
+        record=note,
         object_type="note",
-        object_id=note.id,
-        legal_regime=note.legal_regime,
+        recipients=note_recipients(session, note_id=note.id),
         justification=justification,
     )
     return note
@@ -360,7 +327,7 @@ def list_audit(
     offset: int = 0,
 ) -> tuple[list[AuditEntry], int]:
     """Audit entries newest first: the actor's organisation's, or all for platform admins. Itself audited."""
-    _require(actor, "audit:read")
+    require_permission(actor, "audit:read")
     query = select(AuditEntry).order_by(AuditEntry.seq.desc())
     if not actor.has("audit:read_all"):
         query = query.where(AuditEntry.org_id == actor.org_id)
