@@ -8,7 +8,7 @@ factory put on `app.state` — core does not know how users are stored, the shar
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
 from sqlalchemy.orm import Session
@@ -70,6 +70,10 @@ class PageParams:
     ) -> None:
         self.limit = limit
         self.offset = offset
+
+    def page(self, items: list[Any], total: int) -> dict[str, Any]:
+        """The list answer every paginated route returns: items, total, and this page's limit and offset."""
+        return {"items": items, "total": total, "limit": self.limit, "offset": self.offset}
 
 
 Paging = Annotated[PageParams, Depends()]

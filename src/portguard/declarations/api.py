@@ -162,12 +162,7 @@ def list_declarations(
         limit=paging.limit,
         offset=paging.offset,
     )
-    return {
-        "items": [service.declaration_dict(d) for d in items],
-        "total": total,
-        "limit": paging.limit,
-        "offset": paging.offset,
-    }
+    return paging.page([service.declaration_dict(d) for d in items], total)
 
 
 @router.get("/declarations/{declaration_id}", response_model=DeclarationOut, summary="Read a declaration")
@@ -185,12 +180,7 @@ def list_ingests(
 ) -> Any:
     """Loads of your organisation, newest first, with their outcome."""
     items, total = service.list_ingests(session, actor=principal, limit=paging.limit, offset=paging.offset)
-    return {
-        "items": [service.ingest_dict(i) for i in items],
-        "total": total,
-        "limit": paging.limit,
-        "offset": paging.offset,
-    }
+    return paging.page([service.ingest_dict(i) for i in items], total)
 
 
 @router.get("/ingests/{ingest_id}", response_model=IngestRecordOut, summary="One ingest and its error report")

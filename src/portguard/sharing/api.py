@@ -71,15 +71,6 @@ def _form_model(model: type[M], **fields: Any) -> M:
         raise InvalidInput("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
 
 
-def _page(items: list[Any], total: int, paging: Any, schema: type[BaseModel]) -> dict[str, Any]:
-    return {
-        "items": [schema.model_validate(i) for i in items],
-        "total": total,
-        "limit": paging.limit,
-        "offset": paging.offset,
-    }
-
-
 # ---------------------------------------------------------------- JSON API
 
 
@@ -100,7 +91,7 @@ def me(principal: CurrentPrincipal) -> MeOut:
 def list_orgs(session: DbSession, principal: CurrentPrincipal, paging: Paging) -> dict[str, Any]:
     """The organisation directory."""
     items, total = service.list_orgs(session, actor=principal, limit=paging.limit, offset=paging.offset)
-    return _page(items, total, paging, OrgOut)
+    return paging.page([OrgOut.model_validate(i) for i in items], total)
 
 
 @router.post("/orgs", response_model=OrgOut, status_code=201, summary="Register an organisation")
@@ -124,7 +115,7 @@ def list_users(
 ) -> dict[str, Any]:
     """Users of your organisation (all users, for platform administrators)."""
     items, total = service.list_users(session, actor=principal, org_id=org_id, limit=paging.limit, offset=paging.offset)
-    return _page(items, total, paging, UserOut)
+    return paging.page([UserOut.model_validate(i) for i in items], total)
 
 
 @router.post("/users", response_model=UserOut, status_code=201, summary="Create a user")
@@ -145,7 +136,7 @@ def get_user(session: DbSession, principal: Annotated[Principal, Depends(require
 def list_groups(session: DbSession, principal: CurrentPrincipal, paging: Paging) -> dict[str, Any]:
     """Sharing groups and their member organisations."""
     items, total = service.list_groups(session, actor=principal, limit=paging.limit, offset=paging.offset)
-    return _page(items, total, paging, GroupOut)
+    return paging.page([GroupOut.model_validate(i) for i in items], total)
 
 
 @router.post("/groups", response_model=GroupOut, status_code=201, summary="Create a sharing group")
@@ -185,7 +176,7 @@ def list_notes(
     items, total = service.list_notes(
         session, actor=principal, justification=justification, limit=paging.limit, offset=paging.offset
     )
-    return _page(items, total, paging, NoteOut)
+    return paging.page([NoteOut.model_validate(i) for i in items], total)
 
 
 @router.post("/notes", response_model=NoteOut, status_code=201, summary="Write a note")
@@ -213,7 +204,7 @@ def list_audit(
         session, actor=principal, action=action, object_type=object_type, limit=paging.limit, offset=paging.offset
     )
     out = [AuditEntryOut(**{**e.payload(), "hash": e.hash}) for e in items]
-    return {"items": out, "total": total, "limit": paging.limit, "offset": paging.offset}
+    return paging.page(out, total)
 
 
 class ActivityOut(BaseModel):
