@@ -13,7 +13,7 @@ from pathlib import Path
 from portguard.core.policy import Role
 from tests.declarations.test_ingest import counts, declaration, load
 
-ROWS = 12_000
+ROWS = 60_000  # large enough to be killed mid-way: several seconds on the reference machine
 
 
 def test_kill_9_mid_ingest_leaves_nothing_and_a_rerun_succeeds(db, make_user, tmp_path: Path):

@@ -13,9 +13,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from portguard.declarations import readers, tabular
-from portguard.declarations.models import DeclarationIn
+from portguard.core.policy import Role
+from portguard.declarations import columnar, readers, tabular
+from portguard.declarations.columnar import Columns, Valid
+from portguard.declarations.models import Declaration, DeclarationIn
 from portguard.declarations.readers import ReadError, RowError
+from tests.declarations.test_columnar import assert_same_as_model, cells, nested
+from tests.declarations.test_ingest import counts, load
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "formats" / "mapping.md"
 
@@ -87,8 +91,23 @@ def _csv_text(rows: list[dict[str, Any]], columns: list[str] = COLUMNS, sep: str
     )
 
 
-def _read(path: Path, fmt: str, mapping: Path) -> list[readers.Raw]:
-    return list(readers.read(path, format=fmt, mapping=mapping))
+def _read(path: Path, fmt: str, mapping: Path) -> list[Columns]:
+    batches = list(readers.read(path, format=fmt, mapping=mapping))
+    assert all(isinstance(b, Columns) for b in batches)
+    return batches
+
+
+def _one(path: Path, fmt: str, mapping: Path) -> Columns:
+    """The file read as one batch."""
+    (batch,) = _read(path, fmt, mapping)
+    return batch
+
+
+def _valid(batch: Columns) -> Valid:
+    valid, errors = columnar.validate(batch, file="x")
+    assert errors == []
+    assert valid is not None
+    return valid
 
 
 def _errors(path: Path, fmt: str, mapping: Path) -> list[RowError]:
@@ -106,13 +125,74 @@ def test_worked_example_of_the_docs(tmp_path: Path) -> None:
     mapping = [b for lang, b in blocks if lang == "yaml"][-1]
     expected = next(b for lang, b in blocks if lang == "json")
     (tmp_path / "acme.csv").write_text(data, encoding="utf-8")
-    rows = _read(tmp_path / "acme.csv", "csv", _mapping(tmp_path, mapping, "acme.yaml"))
-    assert [r.row for r in rows] == [2, 3]
-    assert rows[0].data == json.loads(expected)
-    assert rows[0].control is None
-    first, second = (DeclarationIn.model_validate(r.data) for r in rows)
-    assert first.goods[0].gross_mass_kg == Decimal("1200.5")
-    assert second.parties[0].role == "consignee" and second.containers == [] and second.goods[0].currency == "EUR"
+    batch = _one(tmp_path / "acme.csv", "csv", _mapping(tmp_path, mapping, "acme.yaml"))
+    assert batch.rows == [2, 3]
+    assert nested(cells(batch, 0)) == json.loads(expected)
+    assert batch.controls is None
+    assert batch.sources["goods.0.gross_mass_kg"] == "Gross kg" and "office" not in batch.sources
+    valid = _valid(batch)
+    first, second = (DeclarationIn.model_validate(nested(cells(batch, i))) for i in range(2))
+    assert_same_as_model(valid, 0, first)
+    assert_same_as_model(valid, 1, second)
+    assert valid.values["goods.0.gross_mass_kg"][0] == Decimal("1200.5")
+    assert valid.parties == [("consignor", [True, False]), ("consignee", [True, True])]
+    assert valid.containers == [(0, [True, False])]
+    assert valid.values["goods.0.currency"][1] == "EUR"
+
+
+def test_worked_example_through_ingest(db, make_user, tmp_path: Path) -> None:
+    analyst = make_user(Role.CUSTOMS_ANALYST)
+    blocks = re.findall(r"```(\w+)\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    (tmp_path / "acme.csv").write_text(next(b for lang, b in blocks if lang == "csv"), encoding="utf-8")
+    mapping = _mapping(tmp_path, [b for lang, b in blocks if lang == "yaml"][-1], "acme.yaml")
+    report = load(
+        db,
+        actor=analyst.principal,
+        owner_org_id=analyst.org_id,
+        path=tmp_path / "acme.csv",
+        format="csv",
+        mapping=mapping,
+    )
+    assert (report.status, report.rows_read, report.declarations, report.errors) == ("committed", 2, 2, [])
+    assert counts(db) == {
+        "declarations": 2,
+        "goods_items": 2,
+        "declaration_containers": 1,
+        "declaration_parties": 3,
+        "control_results": 0,
+    }
+    with db.session() as s:
+        first = s.get(Declaration, f"{analyst.org_id}:24NL0001")
+        second = s.get(Declaration, f"{analyst.org_id}:24NL0002")
+        assert first is not None and second is not None
+        assert first.route_countries == ["CN", "SG", "NL"] and second.route_countries == []
+        assert first.lodged_at.replace(tzinfo=UTC) == datetime(2024, 3, 1, 8, 30, tzinfo=UTC)
+        assert [(c.number, c.seals) for c in first.containers] == [("MSCU1234566", ["SEAL1", "SEAL2"])]
+        goods = first.goods[0]
+        assert (goods.gross_mass_kg, goods.net_mass_kg, goods.currency) == (Decimal("1200.5"), Decimal(1100), "USD")
+        assert goods.containers == ["MSCU1234566"]
+        assert [
+            (p.seq, p.role, p.name, p.eori, p.city, p.country) for p in sorted(first.parties, key=lambda p: p.seq)
+        ] == [
+            (1, "consignor", "Shenzhen Phone Co", None, None, "CN"),
+            (2, "consignee", "Acme BV", "NL123456789", "Rotterdam", "NL"),
+        ]
+        assert [(p.seq, p.role) for p in second.parties] == [(1, "consignee")]
+        assert (second.goods[0].currency, second.goods[0].containers, second.containers) == ("EUR", [], [])
+
+
+def test_ingest_of_a_bad_csv_names_file_columns(db, make_user, tmp_path: Path) -> None:
+    analyst = make_user(Role.CUSTOMS_ANALYST)
+    path = tmp_path / "d.csv"
+    path.write_text(_csv_text([ROWS[0], ROWS[1] | {"Container": "MSCU1234567"}]), encoding="utf-8")
+    report = load(
+        db, actor=analyst.principal, owner_org_id=analyst.org_id, path=path, format="csv", mapping=_mapping(tmp_path)
+    )
+    assert report.status == "rejected"
+    assert [(e.row, e.field) for e in report.errors] == [(3, "Container"), (3, "Container")]  # both its targets
+    assert report.errors[1].value == "MSCU1234567"  # containers.0.number (goods.0.containers holds a list)
+    assert {e.reason for e in report.errors} == {"'MSCU1234567' fails the ISO 6346 check digit (expected 6)"}
+    assert counts(db)["declarations"] == 0
 
 
 # ---------------------------------------------------------------- the three formats
@@ -121,39 +201,79 @@ def test_worked_example_of_the_docs(tmp_path: Path) -> None:
 def test_csv_records(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     path.write_text(_csv_text(ROWS), encoding="utf-8")
-    a, b = _read(path, "csv", _mapping(tmp_path))
-    assert (a.row, b.row) == (2, 3)
-    assert a.data == {
+    batch = _one(path, "csv", _mapping(tmp_path))
+    assert batch.rows == [2, 3]
+    assert batch.controls is None
+    assert cells(batch, 0) == {
         "ref": "A1",
         "lodged_at": "2024-03-01T08:30:00Z",
         "office": "NL000396",
-        "transport_mode": "1",
+        "transport_mode": "1",  # an integer constant for a text field: its digits
         "country_of_departure": "CN",
         "route_countries": ["CN", "SG", "NL"],
-        "goods": [
-            {
-                "hs_code": "851713",
-                "description": "Smartphones",
-                "gross_mass_kg": "1200.5",
-                "packages": "120",
-                "containers": ["MSCU1234566"],
-                "seq": 1,
-            }
-        ],
-        "parties": [{"role": "consignee", "name": "Acme BV", "address": {"country": "NL"}}],
-        "containers": [{"number": "MSCU1234566"}],
+        "goods.0.hs_code": "851713",
+        "goods.0.description": "Smartphones",
+        "goods.0.gross_mass_kg": "1200.5",
+        "goods.0.packages": "120",
+        "goods.0.containers": ["MSCU1234566"],
+        "containers.0.number": "MSCU1234566",
+        "parties.consignee.name": "Acme BV",
+        "parties.consignee.address.country": "NL",
     }
-    # empty cells leave their fields out, and a party or container with only empty cells is left out
-    assert b.data == {
+    # empty cells are None
+    assert cells(batch, 1) == {
         "ref": "A2",
         "lodged_at": "2024-03-02T00:00:00Z",
         "office": "NL000396",
         "transport_mode": "1",
         "country_of_departure": "VN",
-        "goods": [{"hs_code": "940350", "description": "Beds, wooden", "gross_mass_kg": "8000", "seq": 1}],
+        "route_countries": None,
+        "goods.0.hs_code": "940350",
+        "goods.0.description": "Beds, wooden",
+        "goods.0.gross_mass_kg": "8000",
+        "goods.0.packages": None,
+        "goods.0.containers": None,
+        "containers.0.number": None,
+        "parties.consignee.name": None,
+        "parties.consignee.address.country": None,
     }
-    for raw in (a, b):
-        DeclarationIn.model_validate(raw.data)
+    assert batch.sources == {
+        "ref": "LRN",
+        "lodged_at": "Lodged",
+        "country_of_departure": "Departure",
+        "route_countries": "Route",
+        "goods.0.hs_code": "HS",
+        "goods.0.description": "Goods",
+        "goods.0.gross_mass_kg": "Gross kg",
+        "goods.0.packages": "Packages",
+        "goods.0.containers": "Container",
+        "containers.0.number": "Container",
+        "parties.consignee.name": "Consignee",
+        "parties.consignee.address.country": "Consignee country",
+    }
+    # a party or container with only empty cells is left out
+    valid = _valid(batch)
+    assert valid.parties == [("consignee", [True, False])]
+    assert valid.containers == [(0, [True, False])]
+    assert valid.values["route_countries"] == [["CN", "SG", "NL"], []]
+    assert valid.values["goods.0.packages"] == [120, None]
+    assert valid.values["lodged_at"][1] == datetime(2024, 3, 2, tzinfo=UTC)
+    for i in range(2):
+        assert_same_as_model(valid, i, DeclarationIn.model_validate(nested(cells(batch, i))))
+
+
+def test_csv_errors_name_the_file_column(tmp_path: Path) -> None:
+    rows = [ROWS[0], ROWS[1] | {"Gross kg": "heavy", "Consignee country": "NL"}, ROWS[0] | {"LRN": "A3", "HS": "85"}]
+    path = tmp_path / "d.csv"
+    path.write_text(_csv_text(rows), encoding="utf-8")
+    valid, errors = columnar.validate(_one(path, "csv", _mapping(tmp_path)), file=path.name)
+    assert valid is None
+    assert [(e.file, e.row, e.field, e.value) for e in errors] == [
+        ("d.csv", 3, "Gross kg", "heavy"),
+        ("d.csv", 3, "Consignee", None),  # an address country but no name
+        ("d.csv", 4, "HS", "85"),
+    ]
+    assert [e.reason for e in errors][1] == "Field required"
 
 
 def test_the_three_formats_agree(tmp_path: Path) -> None:
@@ -161,13 +281,15 @@ def test_the_three_formats_agree(tmp_path: Path) -> None:
     (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS), encoding="utf-8")
     pq.write_table(pa.Table.from_pylist(ROWS), tmp_path / "d.parquet")
     mapping = _mapping(tmp_path)
-    models = {
-        fmt: [DeclarationIn.model_validate(r.data) for r in _read(tmp_path / f"d.{fmt}", fmt, mapping)]
-        for fmt in ("csv", "jsonl", "parquet")
-    }
-    assert models["csv"] == models["jsonl"] == models["parquet"]
-    assert [r.row for r in _read(tmp_path / "d.jsonl", "jsonl", mapping)] == [1, 2]
-    assert [r.row for r in _read(tmp_path / "d.parquet", "parquet", mapping)] == [1, 2]
+    batches = {fmt: _one(tmp_path / f"d.{fmt}", fmt, mapping) for fmt in ("csv", "jsonl", "parquet")}
+    valid = {fmt: _valid(batch) for fmt, batch in batches.items()}
+    assert valid["csv"].values == valid["jsonl"].values == valid["parquet"].values
+    assert valid["csv"].parties == valid["jsonl"].parties == valid["parquet"].parties
+    assert valid["csv"].containers == valid["jsonl"].containers == valid["parquet"].containers
+    assert valid["csv"].values["goods.0.gross_mass_kg"] == [Decimal("1200.5"), Decimal("8000")]
+    assert batches["csv"].rows == [2, 3]
+    assert batches["jsonl"].rows == [1, 2]
+    assert batches["parquet"].rows == [1, 2]
 
 
 def test_parquet_types_batches_and_mapped_columns_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -197,17 +319,45 @@ def test_parquet_types_batches_and_mapped_columns_only(tmp_path: Path, monkeypat
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(pq.ParquetFile, "iter_batches", spy)
-    monkeypatch.setattr(tabular, "PARQUET_BATCH_ROWS", 2)
-    rows = _read(tmp_path / "d.parquet", "parquet", mapping)
+    monkeypatch.setattr(tabular, "BATCH_ROWS", 2)
+    batches = _read(tmp_path / "d.parquet", "parquet", mapping)
     assert asked == [{"batch_size": 2, "columns": ["LRN", "Lodged", "HS", "Goods", "Gross kg", "Packages"]}]
-    assert [r.row for r in rows] == [1, 2, 3, 4, 5]
-    first = rows[0].data
+    assert [b.rows for b in batches] == [[1, 2], [3, 4], [5]]
+    first = cells(batches[0], 0)
     assert first["lodged_at"] == datetime(2024, 3, 1, 0, tzinfo=UTC)
-    assert first["goods"][0]["hs_code"] == "851713"  # an integer for a text field becomes its digits
-    assert first["goods"][0]["gross_mass_kg"] == 1.5 and first["goods"][0]["packages"] == 1
-    assert "hs_code" not in rows[2].data["goods"][0]  # null: left out
-    assert "gross_mass_kg" not in rows[3].data["goods"][0]
-    assert DeclarationIn.model_validate(rows[4].data).goods[0].packages is None
+    assert first["goods.0.hs_code"] == "851713"  # an integer for a text field becomes its digits
+    assert first["goods.0.gross_mass_kg"] == 1.5 and first["goods.0.packages"] == 1
+    assert cells(batches[1], 0)["goods.0.hs_code"] is None  # null: empty
+    assert cells(batches[1], 1)["goods.0.gross_mass_kg"] is None
+    last = _valid(batches[2])
+    assert last.values["goods.0.packages"] == [None]
+    assert last.values["goods.0.gross_mass_kg"] == [Decimal("5.0")]
+    assert last.values["lodged_at"] == [datetime(2024, 3, 1, 4, tzinfo=UTC)]
+    _, errors = columnar.validate(batches[1], file="d.parquet")
+    assert [(e.row, e.field, e.reason) for e in errors] == [(3, "HS", "Field required")]
+
+
+def test_parquet_with_constants_only_is_batched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pq.write_table(pa.table({"Unmapped": list(range(5))}), tmp_path / "d.parquet")
+    mapping = _mapping(tmp_path, "fields:\n  office: {value: NL000396}\n")
+    monkeypatch.setattr(tabular, "BATCH_ROWS", 2)
+    batches = _read(tmp_path / "d.parquet", "parquet", mapping)
+    assert [b.rows for b in batches] == [[1, 2], [3, 4], [5]]
+    assert [b.values for b in batches] == [{"office": ["NL000396"] * 2}] * 2 + [{"office": ["NL000396"]}]
+
+
+def test_csv_and_jsonl_are_batched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [ROWS[0] | {"LRN": f"B{i}"} for i in range(5)]
+    (tmp_path / "d.csv").write_text(_csv_text(rows), encoding="utf-8")
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n\n" for r in rows), encoding="utf-8")
+    monkeypatch.setattr(tabular, "BATCH_ROWS", 2)
+    mapping = _mapping(tmp_path)
+    csv_batches = _read(tmp_path / "d.csv", "csv", mapping)
+    assert [b.rows for b in csv_batches] == [[2, 3], [4, 5], [6]]
+    assert [b.values["ref"] for b in csv_batches] == [["B0", "B1"], ["B2", "B3"], ["B4"]]
+    jsonl_batches = _read(tmp_path / "d.jsonl", "jsonl", mapping)
+    assert [b.rows for b in jsonl_batches] == [[1, 3], [5, 7], [9]]
+    assert [b.values["ref"] for b in jsonl_batches] == [["B0", "B1"], ["B2", "B3"], ["B4"]]
 
 
 def test_jsonl_keys_missing_from_a_line_are_empty(tmp_path: Path) -> None:
@@ -224,10 +374,12 @@ def test_jsonl_keys_missing_from_a_line_are_empty(tmp_path: Path) -> None:
         "fields:\n  ref: LRN\n  lodged_at: Lodged\n  office: {value: NL000396}\n  goods.0.hs_code: HS\n"
         "  goods.0.description: Goods\n  route_countries: Route\n  country_of_departure: Departure\n",
     )
-    a, b = _read(path, "jsonl", mapping)
-    assert (a.row, b.row) == (1, 3)
-    assert a.data["route_countries"] == ["CN", "NL"] and "country_of_departure" not in a.data
-    assert b.data["country_of_departure"] == "CN" and "route_countries" not in b.data
+    batch = _one(path, "jsonl", mapping)
+    assert batch.rows == [1, 3]
+    a, b = cells(batch, 0), cells(batch, 1)
+    assert a["route_countries"] == ["CN", "NL"] and a["country_of_departure"] is None
+    assert b["country_of_departure"] == "CN" and b["route_countries"] is None
+    assert _valid(batch).values["route_countries"] == [["CN", "NL"], []]
 
 
 def test_constants_and_delimiter(tmp_path: Path) -> None:
@@ -239,10 +391,16 @@ def test_constants_and_delimiter(tmp_path: Path) -> None:
         "  route_countries: {value: [CN, NL]}\n  goods.0.hs_code: hs\n  goods.0.description: {value: Phones}\n"
         "  parties.carrier.name: {value: Maersk}\n",
     )
-    (raw,) = _read(path, "csv", mapping)
-    assert raw.data["office"] == "396" and raw.data["route_countries"] == ["CN", "NL"]
-    assert raw.data["parties"] == [{"role": "carrier", "name": "Maersk"}]
-    assert DeclarationIn.model_validate(raw.data).lodged_at.date().isoformat() == "2024-03-01"
+    batch = _one(path, "csv", mapping)
+    assert batch.rows == [2]
+    row = cells(batch, 0)
+    assert row["office"] == "396" and row["route_countries"] == ["CN", "NL"]
+    assert row["parties.carrier.name"] == "Maersk"
+    assert batch.sources == {"ref": "ref", "goods.0.hs_code": "hs"}
+    valid = _valid(batch)
+    assert valid.parties == [("carrier", [True])]
+    assert valid.values["lodged_at"][0].date().isoformat() == "2024-03-01"
+    assert_same_as_model(valid, 0, DeclarationIn.model_validate(nested(row)))
 
 
 # ---------------------------------------------------------------- CSV details
@@ -260,8 +418,8 @@ def test_csv_bom_and_mixed_line_endings(tmp_path: Path) -> None:
     )
     path.write_bytes(b"\xef\xbb\xbf" + body.encode("utf-8"))
     mapping = _mapping(tmp_path, "fields:\n  ref: LRN\n  goods.0.description: Goods\n")
-    rows = _read(path, "csv", mapping)
-    assert [(r.row, r.data["ref"], r.data["goods"][0]["description"]) for r in rows] == [
+    batch = _one(path, "csv", mapping)
+    assert list(zip(batch.rows, batch.values["ref"], batch.values["goods.0.description"], strict=True)) == [
         (2, "M1", "phones"),
         (3, "M2", "two\nlines"),
         (5, "M3", "beds"),

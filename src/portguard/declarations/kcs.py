@@ -19,7 +19,7 @@ Service). One row is one declaration with one goods item. Each row becomes:
     goods[0]               seq 1, hs_code = HS6 Code on six digits (leading zeros restored), description "HS <hs6>"
                            (the set has no goods description), net_mass_kg = Net Mass, value = Item Price with
                            currency KRW, country_of_origin = Country of Origin (ZZ -> None)
-    control (Raw.control)  Fraud 0 -> {"outcome": "no_finding", "critical": False, "source": "kcs"};
+    control (Columns.controls)  Fraud 0 -> {"outcome": "no_finding", "critical": False, "source": "kcs"};
                            Fraud 1 -> {"outcome": "irregularity", "critical": Critical Fraud == 2, "source": "kcs"}
 
 Not carried (no field of `DeclarationIn` holds them): Process Type, Import Type, Import Use, Payment Type, Tax Rate,
@@ -38,26 +38,32 @@ become None (unknown; the seller then has no address); any other code is passed 
 
 Errors: a missing column, or a row with more or fewer fields than the header, is a `ReadError` (column or row
 named). A bad value (a date, mass or price that does not parse, an unknown mode of transport) is passed on as it
-is, so that the ingest's validation names row and field. Labels are not validated later, so a label other than
-Fraud 0/1 with Critical Fraud 0 (Fraud 0) or 1/2 (Fraud 1) is a `ReadError` naming row and column.
+is, so that the ingest's validation names row and KCS column (e.g. field "Net Mass"); an empty Declarant or
+Importer ID leaves that party without a name, which validation reports. Labels are not validated later, so a label
+other than Fraud 0/1 with Critical Fraud 0 (Fraud 0) or 1/2 (Fraud 1) is a `ReadError` naming row and column.
 
-Known: 25 rows (19 train, 1 valid, 5 test) declare a net mass above the 10,000 t that `GoodsItemIn` accepts
-(11,000 to 60,025 t, bulk cargo) and fail validation; they are passed on unchanged.
+Known: 25 rows (19 train, 1 valid, 5 test) declare a net mass above 10,000 t (11,000 to 60,025 t, bulk cargo);
+they validate since `GoodsItemIn` accepts up to 10^9 kg.
 
-Rows are numbered by their line in the file (the header is line 1). The csv module is used: it parsed the train file
-into Python rows faster than pyarrow.csv (about 65 against 105-175 ms; converting Arrow strings to Python dominates),
-it streams, and it names rows. Building the records dominates the reading time.
+Rows are numbered by their line in the file (the header is line 1). The reader yields `Columns` batches of
+`BATCH_ROWS` rows (one list per target field, see `columnar.py`), which the ingest validates a column at a time.
+The csv module is used: it parsed the train file into Python rows faster than pyarrow.csv (about 65 against
+105-175 ms; converting Arrow strings to Python dominates), it streams, and it names rows. Conversions of repeated
+cells (dates, offices, countries, HS codes, modes) run once per distinct cell.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from itertools import islice
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
-from portguard.declarations.readers import Raw, ReadError, RowError
+from portguard.declarations.columnar import Columns
+from portguard.declarations.readers import ReadError, RowError
 from portguard.declarations.tabular import check_width, csv_header, csv_records
 
 COLUMNS = (
@@ -100,15 +106,19 @@ DROPPED = (
 TRANSPORT_MODES = {"10": "1", "20": "2", "30": "3", "40": "4", "50": "5", "70": "7", "80": "8", "90": "9"}
 UNKNOWN_COUNTRIES = frozenset({"", "ZZ"})
 CURRENCY = "KRW"
+BATCH_ROWS = 20_000
 DECLARATION_TYPE = "IM"
 
-_NO_FINDING = {"outcome": "no_finding", "critical": False, "source": "kcs"}
-_IRREGULARITY = {"outcome": "irregularity", "critical": False, "source": "kcs"}
-_CRITICAL = {"outcome": "irregularity", "critical": True, "source": "kcs"}
+# Read-only: every row with the same labels shares one of these.
+_NO_FINDING = MappingProxyType({"outcome": "no_finding", "critical": False, "source": "kcs"})
+_IRREGULARITY = MappingProxyType({"outcome": "irregularity", "critical": False, "source": "kcs"})
+_CRITICAL = MappingProxyType({"outcome": "irregularity", "critical": True, "source": "kcs"})
 _LABELS = {("0", "0"): _NO_FINDING, ("1", "1"): _IRREGULARITY, ("1", "2"): _CRITICAL}
 
 
-def _date(value: str) -> datetime | str:
+def _date(value: str) -> datetime | str | None:
+    if not value.strip():
+        return None
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
@@ -128,13 +138,17 @@ def _country(value: str) -> str | None:
     return None if value in UNKNOWN_COUNTRIES else value
 
 
-def _hs(value: str) -> str:
+def _hs(value: str) -> str | None:
     value = value.strip()
+    if not value:
+        return None
     return value.zfill(6) if value.isdigit() and len(value) < 6 else value
 
 
-def _office(value: str) -> str:
+def _office(value: str) -> str | None:
     value = value.strip()
+    if not value:
+        return None
     return "KR" + value.zfill(3) if value.isdigit() else value
 
 
@@ -158,8 +172,85 @@ def _control(file: str, row: int, fraud: str, critical: str) -> dict[str, Any]:
     raise ReadError([RowError(file, row, "Critical Fraud", critical, reason)])
 
 
-def read(path: Path) -> Iterator[Raw]:
-    """One `Raw` per row of a KCS CSV file, with the control result from its labels (see the module docstring)."""
+SOURCES = {
+    "ref": "Declaration ID",
+    "lodged_at": "Date",
+    "office": "Office ID",
+    "transport_mode": "Mode of Transport",
+    "country_of_departure": "Country of Departure",
+    "parties.declarant.name": "Declarant ID",
+    "parties.importer.name": "Importer ID",
+    "parties.seller.name": "Seller ID",
+    "parties.seller.address.country": "Country of Departure",
+    "parties.carrier.name": "Courier ID",
+    "goods.0.hs_code": "HS6 Code",
+    "goods.0.description": "HS6 Code",
+    "goods.0.net_mass_kg": "Net Mass",
+    "goods.0.value": "Item Price",
+    "goods.0.country_of_origin": "Country of Origin",
+}
+
+
+def _memo(convert: Callable[[str], Any]) -> Callable[[Sequence[str]], list[Any]]:
+    """`convert` applied to a column, once per distinct cell (dates, offices, countries and codes repeat)."""
+
+    def column(cells: Sequence[str]) -> list[Any]:
+        done: dict[str, Any] = {}
+        return [done[c] if c in done else done.setdefault(c, convert(c)) for c in cells]
+
+    return column
+
+
+_dates, _offices, _countries, _codes = _memo(_date), _memo(_office), _memo(_country), _memo(_hs)
+_modes = _memo(lambda cell: TRANSPORT_MODES.get(cell.strip(), cell.strip()))
+
+
+def _named(prefix: str, cells: Sequence[str]) -> list[str | None]:
+    return [f"{prefix} {c.strip()}" if c.strip() else None for c in cells]
+
+
+def _columns(name: str, chunk: list[tuple[int, list[str]]], at: dict[str, int]) -> Columns:
+    rows = [row for row, _ in chunk]
+    cells = list(zip(*(fields for _, fields in chunk), strict=True))
+    n = len(rows)
+
+    def col(column: str) -> Sequence[str]:
+        return cells[at[column]]
+
+    departure = _countries(col("Country of Departure"))
+    sellers = _named("KCS seller", col("Seller ID"))
+    hs = _codes(col("HS6 Code"))
+    labels = [_LABELS.get(key) for key in zip(col("Fraud"), col("Critical Fraud"), strict=True)]
+    controls: list[Mapping[str, Any] | None] = [
+        label if label is not None else _control(name, rows[i], col("Fraud")[i], col("Critical Fraud")[i])
+        for i, label in enumerate(labels)
+    ]
+    values: dict[str, list[Any]] = {
+        "ref": [c.strip() or None for c in col("Declaration ID")],
+        "type": [DECLARATION_TYPE] * n,
+        "lodged_at": _dates(col("Date")),
+        "office": _offices(col("Office ID")),
+        "transport_mode": _modes(col("Mode of Transport")),
+        "country_of_departure": departure,
+        "parties.declarant.name": _named("KCS declarant", col("Declarant ID")),
+        "parties.declarant.address.country": ["KR"] * n,
+        "parties.importer.name": _named("KCS importer", col("Importer ID")),
+        "parties.importer.address.country": ["KR"] * n,
+        "parties.seller.name": sellers,
+        "parties.seller.address.country": [d if s else None for s, d in zip(sellers, departure, strict=True)],
+        "parties.carrier.name": _named("KCS courier", col("Courier ID")),
+        "goods.0.hs_code": hs,
+        "goods.0.description": [f"HS {h}" if h else None for h in hs],
+        "goods.0.net_mass_kg": [c.strip() or None for c in col("Net Mass")],
+        "goods.0.value": [c.strip() or None for c in col("Item Price")],
+        "goods.0.currency": [CURRENCY] * n,
+        "goods.0.country_of_origin": _countries(col("Country of Origin")),
+    }
+    return Columns(rows, values, SOURCES, controls)
+
+
+def read(path: Path, *, batch_rows: int = BATCH_ROWS) -> Iterator[Columns]:
+    """The rows of a KCS CSV file in batches of columns, with the control result of each row's labels."""
     records = csv_records(path)
     line, header = csv_header(path, records)
     header = [ALIASES.get(h, h) for h in header]
@@ -170,64 +261,9 @@ def read(path: Path) -> Iterator[Raw]:
             [RowError(path.name, line, c, None, f"column {c!r} of the KCS set is missing{hint}") for c in missing]
         )
     at = {c: header.index(c) for c in COLUMNS}
-    i_ref, i_date, i_office, i_mode = at["Declaration ID"], at["Date"], at["Office ID"], at["Mode of Transport"]
-    i_decl, i_imp, i_sell, i_cour = at["Declarant ID"], at["Importer ID"], at["Seller ID"], at["Courier ID"]
-    i_hs, i_dep, i_orig = at["HS6 Code"], at["Country of Departure"], at["Country of Origin"]
-    i_mass, i_price, i_fraud, i_crit = at["Net Mass"], at["Item Price"], at["Fraud"], at["Critical Fraud"]
     width = len(header)
-    name = path.name
-    # Dates, offices, countries and codes repeat: each distinct cell is converted once.
-    dates: dict[str, datetime | str] = {}
-    offices: dict[str, str] = {}
-    countries: dict[str, str | None] = {}
-    codes: dict[str, str] = {}
-    for row, f in records:
-        if len(f) != width:
-            check_width(path, row, f, width)
-        cell = f[i_dep]
-        departure = countries[cell] if cell in countries else countries.setdefault(cell, _country(cell))
-        cell = f[i_orig]
-        origin = countries[cell] if cell in countries else countries.setdefault(cell, _country(cell))
-        parties: list[dict[str, Any]] = [
-            {"role": "declarant", "name": f"KCS declarant {f[i_decl]}", "address": {"country": "KR"}},
-            {"role": "importer", "name": f"KCS importer {f[i_imp]}", "address": {"country": "KR"}},
-        ]
-        if f[i_sell]:
-            seller: dict[str, Any] = {"role": "seller", "name": f"KCS seller {f[i_sell]}"}
-            if departure is not None:
-                seller["address"] = {"country": departure}
-            parties.append(seller)
-        if f[i_cour]:
-            parties.append({"role": "carrier", "name": f"KCS courier {f[i_cour]}"})
-        cell = f[i_hs]
-        hs = codes.get(cell) or codes.setdefault(cell, _hs(cell))
-        cell = f[i_date]
-        lodged = dates.get(cell) or dates.setdefault(cell, _date(cell))
-        cell = f[i_office]
-        office = offices.get(cell) or offices.setdefault(cell, _office(cell))
-        mode = f[i_mode].strip()
-        control = _LABELS.get((f[i_fraud], f[i_crit]))
-        yield Raw(
-            row,
-            {
-                "ref": f[i_ref],
-                "type": DECLARATION_TYPE,
-                "lodged_at": lodged,
-                "office": office,
-                "transport_mode": TRANSPORT_MODES.get(mode, mode),
-                "country_of_departure": departure,
-                "parties": parties,
-                "goods": [
-                    {
-                        "seq": 1,
-                        "hs_code": hs,
-                        "description": f"HS {hs}",
-                        "net_mass_kg": _decimal(f[i_mass]),
-                        "value": _decimal(f[i_price]),
-                        "currency": CURRENCY,
-                        "country_of_origin": origin,
-                    }
-                ],
-            },
-            {**control} if control is not None else _control(name, row, f[i_fraud], f[i_crit]),
-        )
+    while chunk := list(islice(records, batch_rows)):
+        for row, fields in chunk:
+            if len(fields) != width:
+                check_width(path, row, fields, width)
+        yield _columns(path.name, chunk, at)

@@ -21,8 +21,8 @@ from functools import lru_cache
 from typing import Annotated
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import JSON, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import JSON, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from stdnum import iban as stdnum_iban
 from stdnum import iso6346
@@ -127,6 +127,12 @@ def _imo(value: str) -> str:
     return value
 
 
+def _plausible_date(value: datetime) -> datetime:
+    if value.year < 2000 or value.year > 2100:
+        raise ValueError(f"lodged_at {value:%Y-%m-%d} is outside 2000–2100")
+    return value
+
+
 Country = Annotated[str, AfterValidator(_country)]
 Locode = Annotated[str, AfterValidator(_locode)]
 ContainerNumber = Annotated[str, AfterValidator(_container)]
@@ -134,6 +140,7 @@ HSCode = Annotated[str, AfterValidator(_hs)]
 Eori = Annotated[str, AfterValidator(_eori)]
 Iban = Annotated[str, AfterValidator(_iban)]
 Imo = Annotated[str, AfterValidator(_imo)]
+LodgedAt = Annotated[datetime, AfterValidator(_plausible_date)]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -191,7 +198,7 @@ class DeclarationIn(Strict):
 
     ref: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._/-]+$", description="LRN/MRN")
     type: str = Field(default="ENS", pattern=r"^[A-Z0-9]{2,4}$")
-    lodged_at: datetime
+    lodged_at: LodgedAt
     office: str = Field(min_length=2, max_length=12, description="customs office (e.g. NL000396)")
     transport_mode: TransportMode = TransportMode.SEA
     transport_document: str | None = Field(default=None, max_length=40)
@@ -204,13 +211,6 @@ class DeclarationIn(Strict):
     parties: list[PartyIn] = Field(default_factory=list, max_length=20)
     goods: list[GoodsItemIn] = Field(min_length=1, max_length=999)
     containers: list[ContainerIn] = Field(default_factory=list, max_length=200)
-
-    @field_validator("lodged_at")
-    @classmethod
-    def _plausible_date(cls, value: datetime) -> datetime:
-        if value.year < 2000 or value.year > 2100:
-            raise ValueError(f"lodged_at {value:%Y-%m-%d} is outside 2000–2100")
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> DeclarationIn:
@@ -251,10 +251,8 @@ class Ingest(ProtectedMixin, Base):
 class Declaration(ProtectedMixin, Base):
     __tablename__ = "declarations"
     __record_type__ = "declaration"
-    __table_args__ = (
-        UniqueConstraint("owner_org_id", "ref", name="uq_declarations_owner_ref"),
-        Index("ix_declarations_lodged_at", "lodged_at"),
-    )
+    # No unique (owner, ref): the id `<owner>:<ref>` is that key already (migration 0003).
+    __table_args__ = (Index("ix_declarations_lodged_at", "lodged_at"),)
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     ref: Mapped[str] = mapped_column(String(40))

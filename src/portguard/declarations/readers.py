@@ -1,7 +1,8 @@
 """Readers turn a file into raw declaration records, each tagged with where it came from.
 
 A reader never writes and never validates the business schema: it yields `Raw` records (file row number, a dict
-shaped like `DeclarationIn`, and optionally a control result carried by labelled data sets) and raises
+shaped like `DeclarationIn`, and optionally a control result carried by labelled data sets) or, for one-row-per-
+declaration tables, batches of `Columns` (row numbers and one list of values per target field), and raises
 `ReadError` for what makes the file itself unreadable (encoding, truncation, not JSON, ...). Validation against
 `DeclarationIn` happens in the ingest, so every format gets the same checks and the same error messages.
 
@@ -16,7 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from portguard.declarations.columnar import Columns
 
 MAX_DEPTH = 12
 MAX_LINE_CHARS = 1_000_000
@@ -143,8 +147,11 @@ def read_ics2(path: Path) -> Iterator[Raw]:
 FORMATS = ("ics2", "jsonl", "csv", "parquet", "kcs")
 
 
-def read(path: Path, *, format: str, mapping: Path | None = None) -> Iterator[Raw]:
-    """Records of `path` in `format` (see FORMATS); `mapping` is the YAML column mapping of tabular formats."""
+def read(path: Path, *, format: str, mapping: Path | None = None) -> Iterator[Raw] | Iterator[Columns]:
+    """Records of `path` in `format` (see FORMATS); `mapping` is the YAML column mapping of tabular formats.
+
+    ICS2-like JSON gives one `Raw` nested declaration at a time; the tabular formats (CSV, Parquet and JSON Lines
+    with a mapping, KCS) give batches of `Columns`, validated a column at a time (`columnar.py`)."""
     if not path.is_file():
         raise ReadError([RowError(path.name, None, None, None, "no such file")])
     if format in ("ics2", "jsonl") and mapping is None:

@@ -24,7 +24,8 @@ with a role of `PartyRole` (consignor, consignee, notify_party, declarant, impor
 `route_countries`, `goods.0.containers`, `containers.<n>.seals`) or `{value: CONSTANT}`.
 
 Values are passed on as the file has them (CSV: text; Parquet and JSON Lines: their own types, integers destined
-for text fields as their digits) and validated later by the ingest, which names row and field of each error. Empty
+for text fields as their digits) and validated later by the ingest a column at a time (`columnar.py`), which names
+row and source column of each error. Rows come in batches of `Columns` (`BATCH_ROWS` rows). Empty
 cells (empty or blank text, null) leave the field out; a party, container or goods item whose mapped cells are
 all empty is left out. Rows: CSV rows are numbered by the file line on which they start (the header is line 1, as
 in a spreadsheet), JSON Lines rows by their line, Parquet rows from 1.
@@ -42,13 +43,14 @@ import codecs
 import csv
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from portguard.declarations.columnar import Columns
 from portguard.declarations.models import (
     AddressIn,
     ContainerIn,
@@ -57,9 +59,9 @@ from portguard.declarations.models import (
     PartyIn,
     PartyRole,
 )
-from portguard.declarations.readers import Raw, ReadError, RowError, short
+from portguard.declarations.readers import ReadError, RowError, short
 
-PARQUET_BATCH_ROWS = 10_000
+BATCH_ROWS = 10_000  # rows per batch of columns
 MAX_CONTAINERS = 200
 
 _NESTED = frozenset({"goods", "parties", "containers"})
@@ -247,52 +249,31 @@ def _convert(value: Any, target: Target, source: Source) -> Any:
     return value
 
 
-def builder(mapping: Mapping, columns: list[str]) -> Callable[[list[Any]], dict[str, Any]]:
-    """A function from one row's values (in the order of `columns`) to a dict shaped like `DeclarationIn`."""
+def _key(target: Target) -> str:
+    """The canonical target key (`containers.00.number` and `containers.0.number` are one slot)."""
+    if target.section == "container":
+        return f"containers.{target.slot}.{target.field}"
+    return target.key
+
+
+def batcher(mapping: Mapping, columns: list[str]) -> Callable[[list[int], list[Sequence[Any]]], Columns]:
+    """A function from a batch of rows (their numbers, and their values in the order of `columns`) to `Columns`."""
     index = {c: i for i, c in enumerate(columns)}
-    plan = [(t, s, None if s.column is None else index[s.column]) for t, s in mapping.fields.items()]
-    role_order = list(dict.fromkeys(t.slot for t in mapping.fields if t.section in ("party", "address")))
+    plan = [(_key(t), t, s, None if s.column is None else index[s.column]) for t, s in mapping.fields.items()]
+    sources = {key: s.column for key, _, s, _ in plan if s.column is not None}
 
-    def build(values: list[Any]) -> dict[str, Any]:
-        top: dict[str, Any] = {}
-        goods: dict[str, Any] = {}
-        parties: dict[Any, dict[str, Any]] = {}
-        addresses: dict[Any, dict[str, Any]] = {}
-        containers: dict[Any, dict[str, Any]] = {}
-        for target, source, i in plan:
-            value = source.value if i is None else values[i]
-            if _empty(value):
-                continue
-            value = _convert(value, target, source)
-            if target.section == "top":
-                top[target.field] = value
-            elif target.section == "goods":
-                goods[target.field] = value
-            elif target.section == "party":
-                parties.setdefault(target.slot, {})[target.field] = value
-            elif target.section == "address":
-                addresses.setdefault(target.slot, {})[target.field] = value
+    def batch(rows: list[int], values: list[Sequence[Any]]) -> Columns:
+        cells = list(zip(*values, strict=True)) if values else []
+        n = len(rows)
+        out: dict[str, list[Any]] = {}
+        for key, target, source, i in plan:
+            if i is None:
+                out[key] = [_convert(source.value, target, source)] * n
             else:
-                containers.setdefault(target.slot, {})[target.field] = value
-        if goods:
-            goods.setdefault("seq", 1)
-            top["goods"] = [goods]
-        party_list = []
-        for role in role_order:
-            party = parties.get(role)
-            address = addresses.get(role)
-            if party or address:
-                party = {"role": role, **(party or {})}
-                if address:
-                    party["address"] = address
-                party_list.append(party)
-        if party_list:
-            top["parties"] = party_list
-        if containers:
-            top["containers"] = [containers[n] for n in sorted(containers)]
-        return top
+                out[key] = [None if _empty(v) else _convert(v, target, source) for v in cells[i]]
+        return Columns(rows, out, sources)
 
-    return build
+    return batch
 
 
 def _check_columns(mapping: Mapping, file: str, columns: Iterable[str], row: int | None) -> None:
@@ -390,15 +371,23 @@ def check_width(path: Path, row: int, fields: list[str], width: int) -> None:
 # ---------------------------------------------------------------- the three formats
 
 
-def read_csv(path: Path, mapping: Mapping) -> Iterator[Raw]:
+def read_csv(path: Path, mapping: Mapping) -> Iterator[Columns]:
     records = csv_records(path, delimiter=mapping.delimiter)
     line, columns = csv_header(path, records)
     _check_columns(mapping, path.name, columns, row=line)
-    build = builder(mapping, columns)
+    batch = batcher(mapping, columns)
     width = len(columns)
+    rows: list[int] = []
+    values: list[Sequence[Any]] = []
     for row, fields in records:
         check_width(path, row, fields, width)
-        yield Raw(row, build(fields))
+        rows.append(row)
+        values.append(fields)
+        if len(rows) == BATCH_ROWS:
+            yield batch(rows, values)
+            rows, values = [], []
+    if rows:
+        yield batch(rows, values)
 
 
 def _json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -422,7 +411,7 @@ def _json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise ReadError([RowError(path.name, None, None, None, "the file is empty")])
 
 
-def read_jsonl(path: Path, mapping: Mapping) -> Iterator[Raw]:
+def read_jsonl(path: Path, mapping: Mapping) -> Iterator[Columns]:
     """JSON Lines: the keys of each object are the columns; a key missing from one line is an empty cell.
 
     A first pass checks every line and that each mapped key occurs in some line, so that file-level errors come
@@ -432,12 +421,20 @@ def read_jsonl(path: Path, mapping: Mapping) -> Iterator[Raw]:
         keys.update(item)
     _check_columns(mapping, path.name, keys, row=None)
     columns = mapping.columns
-    build = builder(mapping, columns)
+    batch = batcher(mapping, columns)
+    rows: list[int] = []
+    values: list[Sequence[Any]] = []
     for lineno, item in _json_objects(path):
-        yield Raw(lineno, build([item.get(c) for c in columns]))
+        rows.append(lineno)
+        values.append([item.get(c) for c in columns])
+        if len(rows) == BATCH_ROWS:
+            yield batch(rows, values)
+            rows, values = [], []
+    if rows:
+        yield batch(rows, values)
 
 
-def read_parquet(path: Path, mapping: Mapping) -> Iterator[Raw]:
+def read_parquet(path: Path, mapping: Mapping) -> Iterator[Columns]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -449,13 +446,15 @@ def read_parquet(path: Path, mapping: Mapping) -> Iterator[Raw]:
         raise ReadError([RowError(path.name, None, None, None, f"not a readable Parquet file: {exc}")]) from None
     _check_columns(mapping, path.name, parquet.schema_arrow.names, row=None)
     columns = mapping.columns
-    build = builder(mapping, columns)
+    make = batcher(mapping, columns)
     if not columns:
-        for row in range(1, parquet.metadata.num_rows + 1):
-            yield Raw(row, build([]))
+        total = parquet.metadata.num_rows
+        for start in range(0, total, BATCH_ROWS):
+            rows = list(range(start + 1, min(total, start + BATCH_ROWS) + 1))
+            yield make(rows, [() for _ in rows])
         return
     row = 0
-    batches = parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns)
+    batches = parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns)
     while True:
         try:
             batch = next(batches)
@@ -463,19 +462,19 @@ def read_parquet(path: Path, mapping: Mapping) -> Iterator[Raw]:
             return
         except (pa.ArrowException, OSError) as exc:
             raise ReadError([RowError(path.name, row + 1, None, None, f"unreadable Parquet data: {exc}")]) from None
-        for values in zip(*(batch.column(i).to_pylist() for i in range(batch.num_columns)), strict=True):
-            row += 1
-            yield Raw(row, build(list(values)))
+        values = list(zip(*(batch.column(i).to_pylist() for i in range(batch.num_columns)), strict=True))
+        yield make(list(range(row + 1, row + 1 + len(values))), values)
+        row += len(values)
 
 
-READERS: dict[str, Callable[[Path, Mapping], Iterator[Raw]]] = {
+READERS: dict[str, Callable[[Path, Mapping], Iterator[Columns]]] = {
     "csv": read_csv,
     "jsonl": read_jsonl,
     "parquet": read_parquet,
 }
 
 
-def read(path: Path, *, format: str, mapping: Path) -> Iterator[Raw]:
+def read(path: Path, *, format: str, mapping: Path) -> Iterator[Columns]:
     """Records of the CSV, Parquet or JSON Lines file `path`, shaped by the YAML column mapping `mapping`.
 
     The mapping is checked at once (so that its errors come before the file is read); the file is read lazily."""
