@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -65,3 +69,33 @@ def test_other_customs_do_not_see_them_and_terminals_have_no_declaration_pages(p
     assert "/declarations" not in page.locator("nav[aria-label=Main]").inner_html()
     response = page.goto(f"{live_server}/declarations")
     assert response is not None and response.status == 403
+
+
+def test_download_csv_carries_the_filter_and_exports_only_matching_declarations(page, live_server):
+    sign_in(page, live_server, "be.analyst")
+    page.goto(f"{live_server}/declarations")
+    assert urlsplit(page.get_attribute("#export-csv", "href") or "").query == ""  # no filter, no query
+    office = page.locator("#declarations tbody tr td:nth-child(3)").first.inner_text().strip()
+    page.fill("input[name=office]", office)
+    page.fill("input[name=origin]", "")
+    page.click("button:text('Filter')")
+    page.wait_for_url(re.compile(r"office="))
+    shown = page.locator("#declarations tbody tr td:first-child").all_inner_texts()
+    total = int(re.search(r"(\d+) visible", page.locator("h1").inner_text()).group(1))  # type: ignore[union-attr]
+    assert shown and total >= len(shown)
+
+    href = page.get_attribute("#export-csv", "href") or ""
+    assert urlsplit(href).path == "/api/declarations/export.csv"
+    assert parse_qs(urlsplit(href).query) == {"office": [office]}  # only the filter that is set
+    with page.expect_download() as info:
+        page.click("#export-csv")
+    download = info.value
+    assert download.suggested_filename == "declarations.csv"
+    with Path(download.path()).open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert ",".join(rows[0]).startswith("id,ref,type")
+    header, body = rows[0], [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    assert "office" in header and body
+    assert all(r["office"] == office for r in body)
+    assert len({r["id"] for r in body}) == total  # every matching declaration, not just the page shown
+    assert set(shown) <= {r["ref"] for r in body}

@@ -6,15 +6,17 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from portguard.controls import service as controls
 from portguard.core.deps import CurrentPrincipal, DbSession, Justification, Paging, require
 from portguard.core.errors import PROBLEM_RESPONSES, InvalidInput
+from portguard.core.export import csv_chunks
 from portguard.core.pages import render
 from portguard.core.policy import Handling, LegalRegime, Principal
 from portguard.declarations import readers, service
@@ -165,6 +167,39 @@ def list_declarations(
     return paging.page([service.declaration_dict(d) for d in items], total)
 
 
+@router.get(
+    "/declarations/export.csv",
+    summary="Export declarations as CSV",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "One row per goods item, spreadsheet-safe"}},
+)
+def export_declarations(
+    session: DbSession,
+    principal: Annotated[Principal, Depends(require("declaration:read"))],
+    justification: Justification,
+    office: Annotated[str | None, Query(max_length=12)] = None,
+    hs: Annotated[str | None, Query(max_length=10, pattern=r"^[0-9]+$")] = None,
+    origin: Annotated[str | None, Query(max_length=2)] = None,
+    ref: Annotated[str | None, Query(max_length=40, description="reference starts with")] = None,
+) -> StreamingResponse:
+    """The declarations the list shows (same filters), one row per goods item. Cells that a spreadsheet would take
+    for a formula (starting with =, +, -, @) are prefixed with an apostrophe; the stored data is unchanged."""
+    rows = service.export_declarations(
+        session,
+        actor=principal,
+        office=office,
+        hs_prefix=hs,
+        origin=origin,
+        ref_prefix=ref,
+        justification=justification,
+    )
+    return StreamingResponse(
+        csv_chunks(service.EXPORT_HEADER, rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="declarations.csv"'},
+    )
+
+
 @router.get("/declarations/{declaration_id}", response_model=DeclarationOut, summary="Read a declaration")
 def get_declaration(
     session: DbSession, principal: CurrentPrincipal, declaration_id: str, justification: Justification
@@ -225,6 +260,9 @@ def declarations_page(
         total=total,
         paging=paging,
         filters={"office": office, "hs": hs, "origin": origin, "ref": ref},
+        export_query=urlencode(
+            {k: v for k, v in {"office": office, "hs": hs, "origin": origin, "ref": ref}.items() if v}
+        ),
     )
 
 
