@@ -18,11 +18,13 @@ from typer.testing import CliRunner, Result
 
 from portguard import cli, demo
 from portguard.api import create_app
+from portguard.controls import cli as controls_cli
 from portguard.core import audit, migrate
 from portguard.core import db as core_db
 from portguard.core.audit import GENESIS, AuditEntry
 from portguard.core.db import Database
 from portguard.core.settings import Settings, get_settings
+from portguard.declarations import cli as declarations_cli
 from portguard.sharing import auth, service
 from portguard.sharing import cli as sharing_cli
 from portguard.sharing.models import Organisation, User
@@ -53,6 +55,8 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
 
     monkeypatch.setattr(core_db, "from_settings", tracking)
     monkeypatch.setattr(sharing_cli, "from_settings", tracking)
+    monkeypatch.setattr(declarations_cli, "from_settings", tracking)
+    monkeypatch.setattr(controls_cli, "from_settings", tracking)
     get_settings.cache_clear()
     yield tmp_path / "data"
     get_settings.cache_clear()
@@ -421,3 +425,53 @@ def test_demo_on_a_fresh_sqlite_data_dir(cli_env: Path, run: Run):
 
 def _ok_count(result: audit.VerifyResult) -> tuple[bool, int]:
     return result.ok, result.checked
+
+
+# ---------------------------------------------------------------- declarations and controls
+
+
+def test_ingest_then_order_record_and_list_a_control(on_db: Database, run: Run, tmp_path: Path, monkeypatch, capsys):
+    from tests.declarations.test_ingest import declaration
+
+    org = _make_org(run, "Douane Rotterdam CLI", "customs_authority")
+    _make_user(run, "inspector.cli", org["id"], "inspection_officer")
+    path = tmp_path / "two.jsonl"
+    path.write_text("\n".join(json.dumps(declaration(ref)) for ref in ("CLI-1", "CLI-2")) + "\n", encoding="utf-8")
+    loaded = json.loads(ok(run("declarations", "ingest", str(path), "--org", org["id"], "--json")).stdout)
+    assert (loaded["status"], loaded["declarations"]) == ("committed", 2)
+
+    ordered = json.loads(
+        ok(
+            run("controls", "order", "CLI-1", "--kind", "scan", "--as", "inspector.cli", "--rule", "R-7", "--json")
+        ).stdout
+    )
+    assert (ordered["kind"], ordered["status"], ordered["reasons"]) == ("scan", "open", {"rules": ["R-7"]})
+    recorded = json.loads(
+        ok(
+            run(
+                "controls", "record", "CLI-1", "--outcome", "seizure", "--as", "inspector.cli",
+                "--order", ordered["id"], "--goods", "cocaine bricks", "--drug-type", "cocaine",
+                "--quantity-kg", "212.5", "--concealment", "rip-on/rip-off", "--json",
+            )
+        ).stdout
+    )  # fmt: skip
+    assert recorded["outcome"] == "seizure" and recorded["critical"] is True  # a seizure is always critical
+    assert recorded["officer"] == "inspector.cli" and recorded["declaration_id"] == f"{org['id']}:CLI-1"
+
+    listed = json.loads(ok(run("controls", "list", "CLI-1", "--as", "inspector.cli", "--json")).stdout)
+    assert [o["status"] for o in listed["orders"]] == ["done"]  # the result closed its order
+    assert [(r["drug_type"], float(r["quantity_kg"])) for r in listed["results"]] == [("cocaine", 212.5)]
+    assert json.loads(ok(run("controls", "list", "CLI-2", "--as", "inspector.cli", "--json")).stdout) == {
+        "orders": [],
+        "results": [],
+    }
+
+    code, _, err = run_main(
+        monkeypatch, capsys, "controls", "record", "CLI-1", "--outcome", "seizure", "--as", "nobody"
+    )
+    assert code == 1 and "no user 'nobody'" in _flat(err)
+    code, _, err = run_main(
+        monkeypatch, capsys, "controls", "record", "CLI-1", "--outcome", "seizure", "--as", "inspector.cli",
+        "--quantity-kg", "-3",
+    )  # fmt: skip
+    assert code == 1 and "quantity_kg" in _flat(err)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from portguard.controls import cli as controls_cli
 from portguard.core.console import console, err_console
 from portguard.core.errors import PortGuardError
 from portguard.declarations import cli as declarations_cli
@@ -25,6 +26,7 @@ app.add_typer(sharing_cli.user_app, name="user")
 app.add_typer(sharing_cli.token_app, name="token")
 app.add_typer(sharing_cli.audit_app, name="audit")
 app.add_typer(declarations_cli.app, name="declarations")
+app.add_typer(controls_cli.app, name="controls")
 
 
 @db_app.command("upgrade")
