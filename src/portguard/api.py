@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from portguard import __version__
 from portguard.controls import api as controls_api
+from portguard.core import jobs
 from portguard.core.db import Database
 from portguard.core.errors import InvalidInput, PortGuardError
 from portguard.core.pages import WEB_DIR, render
@@ -78,6 +79,7 @@ def create_app(*, settings: Settings | None = None, db: Database | None = None) 
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.jobs = jobs.Jobs()
     app.state.authenticate = web_pages.authenticate
 
     @app.exception_handler(PortGuardError)
@@ -131,4 +133,5 @@ def create_app(*, settings: Settings | None = None, db: Database | None = None) 
     app.include_router(declarations_api.router)
     app.include_router(declarations_api.pages)
     app.include_router(controls_api.router)
+    app.include_router(jobs.router)
     return app

@@ -9,11 +9,12 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from portguard.controls import service as controls
+from portguard.core import jobs
 from portguard.core.deps import CurrentPrincipal, DbSession, Justification, Paging, require
 from portguard.core.errors import PROBLEM_RESPONSES, InvalidInput
 from portguard.core.export import csv_chunks
@@ -91,6 +92,28 @@ class IngestPage(BaseModel):
     offset: int
 
 
+def _checked(format: str, handling: str, legal_regime: str) -> tuple[Handling, LegalRegime]:
+    if format not in readers.FORMATS or format in ("csv", "parquet"):
+        raise InvalidInput(
+            f"format {format!r} cannot be uploaded without a mapping; use ics2, jsonl or kcs", field="format"
+        )
+    try:
+        return Handling(handling), LegalRegime(legal_regime)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def _save(upload: UploadFile, folder: Path) -> Path:
+    """The uploaded file in `folder`, refused when larger than MAX_UPLOAD."""
+    name = Path(upload.filename or "upload").name
+    path = folder / name
+    with path.open("wb") as out:
+        shutil.copyfileobj(upload.file, out, length=1 << 20)
+    if path.stat().st_size > MAX_UPLOAD:
+        raise InvalidInput(f"{name} is larger than {MAX_UPLOAD >> 20} MiB; load it with the CLI")
+    return path
+
+
 def _run_upload(
     session: Session,
     principal: Principal,
@@ -100,21 +123,9 @@ def _run_upload(
     legal_regime: str,
     max_errors: int,
 ) -> service.IngestReport:
-    if format not in readers.FORMATS or format in ("csv", "parquet"):
-        raise InvalidInput(
-            f"format {format!r} cannot be uploaded without a mapping; use ics2, jsonl or kcs", field="format"
-        )
-    try:
-        handling_code, regime = Handling(handling), LegalRegime(legal_regime)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
-    name = Path(upload.filename or "upload").name
+    handling_code, regime = _checked(format, handling, legal_regime)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        with path.open("wb") as out:
-            shutil.copyfileobj(upload.file, out, length=1 << 20)
-        if path.stat().st_size > MAX_UPLOAD:
-            raise InvalidInput(f"{name} is larger than {MAX_UPLOAD >> 20} MiB; load it with the CLI")
+        path = _save(upload, Path(tmp))
         return service.ingest(
             session,
             actor=principal,
@@ -127,8 +138,14 @@ def _run_upload(
         )
 
 
-@router.post("/declarations/ingest", response_model=IngestOut, summary="Load a file of declarations")
+@router.post(
+    "/declarations/ingest",
+    response_model=IngestOut,
+    summary="Load a file of declarations",
+    responses={202: {"model": jobs.JobOut, "description": "background=true: the job to poll (Location header)"}},
+)
 def ingest(
+    request: Request,
     session: DbSession,
     principal: Annotated[Principal, Depends(require("declaration:write"))],
     file: Annotated[UploadFile, File(description="ICS2-like JSON / JSON Lines, or the KCS CSV")],
@@ -136,9 +153,46 @@ def ingest(
     handling: Annotated[str, Form()] = "AMBER",
     legal_regime: Annotated[str, Form()] = "GDPR",
     max_errors: Annotated[int, Form(ge=1, le=10_000)] = 100,
+    background: Annotated[bool, Form(description="answer 202 at once and load in the background")] = False,
 ) -> Any:
-    """All rows or none; the same content twice writes nothing (status `duplicate`); errors name row and field."""
-    return _run_upload(session, principal, file, format, handling, legal_regime, max_errors).as_dict()
+    """All rows or none; the same content twice writes nothing (status `duplicate`); errors name row and field.
+
+    With `background=true` the answer is 202 with a job (`GET /api/jobs/{id}`: rows done, estimated total, and the
+    ingest report as its result) — for large files, so that a client can show progress."""
+    if not background:
+        return _run_upload(session, principal, file, format, handling, legal_regime, max_errors).as_dict()
+    handling_code, regime = _checked(format, handling, legal_regime)
+    folder = Path(tempfile.mkdtemp(prefix="portguard-upload-"))
+    try:
+        path = _save(file, folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    db = request.app.state.db
+
+    def work(progress: jobs.Progress) -> dict[str, Any]:
+        with db.session() as job_session:
+            return service.ingest(
+                job_session,
+                actor=principal,
+                owner_org_id=principal.org_id,
+                path=path,
+                format=format,
+                handling=handling_code,
+                legal_regime=regime,
+                max_errors=max_errors,
+                on_progress=progress,
+            ).as_dict()
+
+    job = request.app.state.jobs.start(
+        kind="declarations.ingest",
+        owner_org_id=principal.org_id,
+        user_id=principal.user_id,
+        total=service.estimate_rows(path),
+        work=work,
+        cleanup=lambda: shutil.rmtree(folder, ignore_errors=True),
+    )
+    return JSONResponse(job.as_dict(), status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
 
 
 @router.get("/declarations", response_model=DeclarationPage, summary="List declarations you may see")

@@ -19,13 +19,6 @@ app = typer.Typer(help="Cargo declarations.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
-def _count_lines(path: Path) -> int | None:
-    if path.suffix.lower() == ".parquet" or not path.is_file():
-        return None
-    with path.open("rb") as fh:
-        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
-
-
 @app.command("ingest")
 def ingest(
     path: Path,
@@ -44,7 +37,7 @@ def ingest(
     db = from_settings()
     with db.session() as session:
         owner = sharing.find_org(session, ref=org).id
-    total = _count_lines(path)
+    total = service.estimate_rows(path)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

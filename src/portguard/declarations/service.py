@@ -80,6 +80,14 @@ class IngestReport:
         }
 
 
+def estimate_rows(path: Path) -> int | None:
+    """About how many records `path` holds (its line count; None for Parquet), for progress bars."""
+    if path.suffix.lower() == ".parquet" or not path.is_file():
+        return None
+    with path.open("rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+
+
 def file_sha256(path: Path) -> str:
     """SHA-256 of the file's bytes."""
     digest = hashlib.sha256()
