@@ -12,6 +12,7 @@ from portguard.controls import cli as controls_cli
 from portguard.core.console import console, err_console
 from portguard.core.errors import PortGuardError
 from portguard.declarations import cli as declarations_cli
+from portguard.risk import cli as risk_cli
 from portguard.sharing import cli as sharing_cli
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app.add_typer(sharing_cli.token_app, name="token")
 app.add_typer(sharing_cli.audit_app, name="audit")
 app.add_typer(declarations_cli.app, name="declarations")
 app.add_typer(controls_cli.app, name="controls")
+app.add_typer(risk_cli.app, name="rules")
 
 
 @db_app.command("upgrade")

@@ -6,6 +6,7 @@ The names are invented; the kinds, countries and roles are those the platform se
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from rich.console import Console
@@ -141,6 +142,7 @@ def load(session: Session) -> bool:
             data=NoteIn(title=title, body=body, handling=handling, legal_regime=regime, sharing_group_id=group),
         )
     _load_declarations(session, users)
+    _load_rules(session, users, alliance.id)
     return True
 
 
@@ -178,6 +180,25 @@ def _load_declarations(session: Session, users: dict[str, User]) -> None:
                     concealment="reefer cooling unit" if outcome == Outcome.SEIZURE else None,
                 ),
             )
+
+
+def _load_rules(session: Session, users: dict[str, User], group_id: str) -> None:
+    """The example starter pack, owned by Dutch customs and shared AMBER with the Alliance customs group:
+    backtested over the demo period and published, so Belgian customs see its hits on their declarations too."""
+    from sqlalchemy import func
+
+    from portguard.declarations.models import Declaration
+    from portguard.risk import service as risk
+
+    actor = service.load_principal(session, user_id=users["nl.analyst"].id)
+    assert actor is not None
+    doc, problems = risk.check_file(risk.STARTER_PACK)
+    if doc is None:
+        raise RuntimeError(f"the starter pack does not check: {problems[:3]}")
+    rule_set, _ = risk.save_rule_set(session, actor=actor, doc=doc, sharing_group_id=group_id)
+    first, last = session.execute(select(func.min(Declaration.lodged_at), func.max(Declaration.lodged_at))).one()
+    risk.backtest(session, actor=actor, rule_set_id=rule_set.id, start=first, end=last + timedelta(days=1))
+    risk.publish(session, actor=actor, rule_set_id=rule_set.id)
 
 
 def print_logins(console: Console) -> None:

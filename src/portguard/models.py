@@ -9,4 +9,5 @@ def load_all() -> None:
     import portguard.core.audit
     import portguard.core.policy
     import portguard.declarations.models
+    import portguard.risk.models
     import portguard.sharing.models  # noqa: F401

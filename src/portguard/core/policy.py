@@ -98,12 +98,14 @@ ROLES: dict[Role, tuple[frozenset[str], frozenset[OrgKind]]] = {
                 "ingest:read",
                 "control:read",
                 "control:write",
+                "rule:read",
+                "rule:write",
             }
         ),
         frozenset({OrgKind.CUSTOMS_AUTHORITY, OrgKind.EU_AGENCY, OrgKind.THIRD_COUNTRY_PARTNER}),
     ),
     Role.INSPECTION_OFFICER: (
-        frozenset({"note:read", "declaration:read", "control:read", "control:write"}),
+        frozenset({"note:read", "declaration:read", "control:read", "control:write", "rule:read"}),
         frozenset({OrgKind.CUSTOMS_AUTHORITY}),
     ),
     Role.PORT_SECURITY: (

@@ -81,6 +81,14 @@ def get_org(session: Session, *, org_id: str) -> Organisation:
     return org
 
 
+def find_group(session: Session, *, ref: str) -> SharingGroup:
+    """A sharing group by id or exact name (for the CLI)."""
+    group = session.scalar(select(SharingGroup).where((SharingGroup.id == ref) | (SharingGroup.name == ref)))
+    if group is None:
+        raise NotFound(f"no sharing group with id or name {ref!r}")
+    return group
+
+
 def find_org(session: Session, *, ref: str) -> Organisation:
     """An organisation by id or exact name (for the CLI)."""
     org = session.scalar(select(Organisation).where((Organisation.id == ref) | (Organisation.name == ref)))
