@@ -32,6 +32,7 @@ NAV: list[NavItem] = [
     NavItem("Home", "/", None),
     NavItem("Declarations", "/declarations", "declaration:read"),
     NavItem("Ingests", "/ingests", "ingest:read"),
+    NavItem("Rules", "/rules", "rule:read"),
     NavItem("Notes", "/notes", "note:read"),
     NavItem("Organisations & users", "/admin", "user:read"),
     NavItem("Audit", "/audit", "audit:read"),

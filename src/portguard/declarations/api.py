@@ -21,6 +21,7 @@ from portguard.core.export import csv_chunks
 from portguard.core.pages import render
 from portguard.core.policy import Handling, LegalRegime, Principal
 from portguard.declarations import readers, service
+from portguard.risk import service as risk
 
 router = APIRouter(prefix="/api", tags=["declarations"], responses=PROBLEM_RESPONSES)
 pages = APIRouter(include_in_schema=False)
@@ -327,7 +328,7 @@ def declaration_page(
     principal: Annotated[Principal, Depends(require("declaration:read"))],
     declaration_id: str,
 ) -> Response:
-    """One declaration: parties, goods, containers and controls."""
+    """One declaration: parties, goods, containers, controls and the risk rules it hits."""
     decl = service.get_declaration(
         session, actor=principal, declaration_id=declaration_id, justification="declaration page"
     )
@@ -337,6 +338,7 @@ def declaration_page(
         d=service.declaration_dict(decl),
         results=controls.results_for(session, actor=principal, declaration_id=decl.id),
         orders=controls.orders_for(session, actor=principal, declaration_id=decl.id),
+        hits=risk.hits_for_declaration(session, actor=principal, declaration_id=decl.id),
     )
 
 
