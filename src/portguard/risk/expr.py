@@ -137,6 +137,7 @@ _PREDICATES = (
     exp.Boolean,
 )
 MAX_LENGTH = 4000
+MAX_DEPTH = 30
 
 
 class RuleSyntaxError(ValueError):
@@ -252,6 +253,8 @@ def _parse(text: str) -> exp.Expression:
         raise RuleSyntaxError(description, text=text, start=start, near=first.get("highlight")) from None
     except TokenError as exc:
         raise RuleSyntaxError(f"cannot read the expression: {exc}", text=text) from None
+    if statements == [None] or not statements:
+        raise RuleSyntaxError("the condition is empty", text=text)
     if len(statements) != 1 or statements[0] is None:
         raise RuleSyntaxError("a condition is one expression (no ';')", text=text, start=text.find(";"), near=";")
     return statements[0]
@@ -271,15 +274,24 @@ def parse(text: str, *, watch_lists: frozenset[str] | None = None) -> exp.Expres
         raise RuleSyntaxError(f"cannot read the expression: {exc}", text=text) from None
     if commented:  # a comment could hide text from a reviewer of the rule
         raise RuleSyntaxError("comments are not allowed in a rule condition", text=text, start=commented[0].end + 1)
-    tree = _parse(text)
-    root = tree.unnest() if isinstance(tree, exp.Paren) else tree
-    if not (isinstance(root, _PREDICATES) or _function_name(root) in ("in_list", "starts_with", "contains")):
-        raise RuleSyntaxError(
-            "a condition must be true or false (a comparison, IN, LIKE, IS NULL, in_list(), ... joined by AND/OR)",
-            text=text,
-            start=0,
-        )
-    _check(text, tree, watch_lists)
+    depth = deepest = 0
+    for char in text:  # parentheses only; sqlglot's recursive parser is the other guard (RecursionError below)
+        depth += (char == "(") - (char == ")")
+        deepest = max(deepest, depth)
+    if deepest > MAX_DEPTH:
+        raise RuleSyntaxError(f"the condition is nested deeper than {MAX_DEPTH} parentheses", text=text)
+    try:
+        tree = _parse(text)
+        root = tree.unnest() if isinstance(tree, exp.Paren) else tree
+        if not (isinstance(root, _PREDICATES) or _function_name(root) in ("in_list", "starts_with", "contains")):
+            raise RuleSyntaxError(
+                "a condition must be true or false (a comparison, IN, LIKE, IS NULL, in_list(), ... joined by AND/OR)",
+                text=text,
+                start=0,
+            )
+        _check(text, tree, watch_lists)
+    except RecursionError:
+        raise RuleSyntaxError("the condition is nested too deeply", text=text) from None
     return tree.copy()
 
 

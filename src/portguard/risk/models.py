@@ -116,6 +116,11 @@ class RuleSetFile(Strict):
         for name in self.watch_lists:
             if not name or len(name) > 60:
                 raise ValueError(f"watch list name {name!r} must be 1-60 characters")
+        if self.handling == Handling.RED:
+            raise ValueError(
+                "a rule set cannot be RED (RED names people, rules are run for organisations); "
+                "AMBER+STRICT keeps it inside the owner organisation"
+            )
         if self.kind == "campaign" and not (self.valid_from and self.valid_to):
             raise ValueError("a campaign has valid_from and valid_to")
         if self.min_control_rate is not None and self.kind != "campaign":

@@ -27,7 +27,7 @@ from portguard.controls.models import ControlResult
 from portguard.core import audit
 from portguard.core.audit import AuditAction
 from portguard.core.clock import as_utc, utcnow
-from portguard.core.errors import InvalidInput, NotFound
+from portguard.core.errors import Forbidden, InvalidInput, NotFound
 from portguard.core.ids import new_id
 from portguard.core.policy import Action, Principal, can, require_permission, visible_filter
 from portguard.risk import engine, expr, features
@@ -67,6 +67,8 @@ def parse_text(text: str, *, name: str = "rules.yaml") -> tuple[RuleSetFile | No
     """A rule set from YAML text, and every problem found (YAML, schema, each condition)."""
     try:
         doc = yaml.safe_load(text)
+    except RecursionError:
+        return None, [Problem(name, "the YAML is nested too deeply")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         return None, [
@@ -214,9 +216,13 @@ def save_rule_set(
         candidate.version = (before.version + 1) if before is not None else 1
         session.add(candidate)
         changes.append(("~" if before is not None else "+") + rule_in.id)
-    for key, before in existing.items():
-        if before.status != RuleStatus.RETIRED.value:
-            before.status = RuleStatus.RETIRED.value
+    for key in existing:  # removed from the file: every live version stops (a published v1 under a v2 draft too)
+        live = session.scalars(
+            select(Rule).where(Rule.rule_set_id == set_id, Rule.key == key, Rule.status != RuleStatus.RETIRED.value)
+        ).all()
+        for rule in live:
+            rule.status = RuleStatus.RETIRED.value
+        if live:
             changes.append("-" + key)
     if changes or changed:
         rule_set.version = next_version if not created else 1
@@ -234,21 +240,23 @@ def save_rule_set(
     return rule_set, changes
 
 
-def list_rule_sets(session: Session, *, actor: Principal) -> list[RuleSet]:
-    """The rule sets the actor may read, by title."""
+def list_rule_sets(session: Session, *, actor: Principal, justification: str | None = None) -> list[RuleSet]:
+    """The rule sets the actor may read, by title (LED sets only with a justification, like every list)."""
     require_permission(actor, "rule:read")
-    query = select(RuleSet).where(visible_filter(actor, RuleSet, justification="risk rules")).order_by(RuleSet.title)
+    query = select(RuleSet).where(visible_filter(actor, RuleSet, justification=justification)).order_by(RuleSet.title)
     return list(session.scalars(query).all())
 
 
-def get_rule_set(session: Session, *, actor: Principal | None, rule_set_id: str) -> RuleSet:
+def get_rule_set(
+    session: Session, *, actor: Principal | None, rule_set_id: str, justification: str | None = "risk rules"
+) -> RuleSet:
     """One rule set if the actor may read it (its text is protected like any record); audited."""
     rule_set = session.get(RuleSet, rule_set_id)
     if rule_set is None:
         raise NotFound(f"no rule set {rule_set_id}")
     if actor is not None:
         require_permission(actor, "rule:read")
-        audit.consult_one(session, actor=actor, record=rule_set, object_type="rule_set", justification="risk rules")
+        audit.consult_one(session, actor=actor, record=rule_set, object_type="rule_set", justification=justification)
     return rule_set
 
 
@@ -524,6 +532,9 @@ def backtest(
     if actor is not None:
         require_permission(actor, "rule:write")
     rule_set = get_rule_set(session, actor=actor, rule_set_id=rule_set_id)
+    if actor is not None and rule_set.owner_org_id != actor.org_id:
+        # a backtest on record is what allows publication, and it is stored under the owner's name
+        raise Forbidden("only the owner organisation backtests its rule set on record")
     current = [r for r in latest_rules(session, rule_set.id) if r.status != RuleStatus.RETIRED.value]
     view = features.declaration_view(session, actor=actor, start=start, end=end)
     rules, lists = _runnable([(rule_set, r) for r in current])
@@ -592,7 +603,7 @@ def publish(session: Session, *, actor: Principal | None, rule_set_id: str) -> l
         require_permission(actor, "rule:write")
     rule_set = get_rule_set(session, actor=actor, rule_set_id=rule_set_id)
     if actor is not None and rule_set.owner_org_id != actor.org_id:
-        raise InvalidInput("only the owner organisation publishes its rule set")
+        raise Forbidden("only the owner organisation publishes its rule set")
     record = latest_backtest(session, rule_set)
     if record is None:
         raise InvalidInput(
