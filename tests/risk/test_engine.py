@@ -42,11 +42,11 @@ def test_hits_scores_and_lanes() -> None:
         engine.ActiveRule("R6", 1, "origin = 'XX'", 9.0, "red"),  # hits nothing
     ]
     result = engine.run(_features(ROWS), rules, watch_lists=LISTS)
-    assert [(h["declaration_id"], h["rule_id"], h["version"]) for h in result.hits.to_pylist()] == [
+    assert sorted((h["declaration_id"], h["rule_id"], h["version"]) for h in result.hits.to_pylist()) == [
         ("a", "R1", 1), ("a", "R2", 3), ("a", "R3", 1), ("a", "R5", 1), ("c", "R1", 1), ("c", "R4", 1),
     ]  # fmt: skip
     # c: value_per_kg is NULL, so R2's condition is NULL: not a hit; R5 expired before c was lodged
-    assert result.scores.to_pylist() == [
+    assert sorted(result.scores.to_pylist(), key=lambda r: r["declaration_id"]) == [
         {"declaration_id": "a", "score": 4.5, "rules": ["R1", "R2", "R3", "R5"], "lane": "red"},
         {"declaration_id": "c", "score": 3.0, "rules": ["R1", "R4"], "lane": "red"},
     ]
@@ -56,6 +56,9 @@ def test_lane_is_the_most_demanding_hit() -> None:
     rules = [engine.ActiveRule(f"R{lane}", 1, "TRUE", 1.0, lane) for lane in ("notify", "blue", "scan", "yellow")]
     scores = engine.run(_features(ROWS[:1]), rules).scores.to_pylist()
     assert scores[0]["lane"] == "scan" and scores[0]["score"] == 4.0
+    for lane in engine.LANES:  # each lane alone comes back as itself
+        only = engine.run(_features(ROWS[:1]), [engine.ActiveRule("R", 1, "TRUE", 1.0, lane)]).scores.to_pylist()
+        assert only[0]["lane"] == lane
 
 
 def test_no_rules_no_hits() -> None:
