@@ -30,6 +30,7 @@ from portguard.sharing import cli as sharing_cli
 from portguard.sharing.models import Organisation, User
 
 NEW_PASSWORD = "a long enough password"
+KCS = Path(__file__).resolve().parents[2] / "shared" / "data" / "customs-declarations"
 Run = Callable[..., Result]
 
 
@@ -45,6 +46,7 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     monkeypatch.delenv("PORTGUARD_NEW_PASSWORD", raising=False)
     monkeypatch.setenv("PORTGUARD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("PORTGUARD_SECRET_KEY", "cli-test-secret-" + "k" * 24)
+    monkeypatch.setenv("PORTGUARD_SHARED_DATA_DIR", str(tmp_path / "shared"))  # empty unless a test fills it
     opened: list[Database] = []
     original = core_db.from_settings
 
@@ -417,10 +419,48 @@ def test_demo_no_serve_loads_once_and_is_idempotent(on_db: Database, run: Run):
 
 
 def test_demo_on_a_fresh_sqlite_data_dir(cli_env: Path, run: Run):
-    ok(run("demo", "--no-serve"))
+    first = ok(run("demo", "--no-serve"))
+    assert "No public KCS set" in _flat(first.output)
     assert (cli_env / "portguard.db").exists()
     assert "already present" in _flat(ok(run("demo", "--no-serve")).output)
     assert "intact" in ok(run("audit", "verify")).output
+
+
+@pytest.mark.skipif(
+    not (KCS / "df_syn_train_eng.csv").is_file() and not os.environ.get("CI"), reason="KCS set not in ../shared/data"
+)
+def test_demo_loads_the_public_kcs_set_when_present(cli_env: Path, run: Run):
+    """The first rows of each public file stand in for the set: loaded for the partner org, shared with both
+    customs authorities, labels as control results, and covered by the starter pack's backtest."""
+    from portguard.controls.models import ControlResult
+    from portguard.declarations.models import Declaration
+    from portguard.risk.models import Backtest
+
+    folder = cli_env.parent / "shared" / "customs-declarations"
+    folder.mkdir(parents=True)
+    for name in demo.KCS_FILES:
+        lines = (KCS / name).read_text(encoding="utf-8").splitlines(keepends=True)
+        (folder / name).write_text("".join(lines[:101]), encoding="utf-8")
+    ok(run("demo", "--no-serve"))
+    database = Database(f"sqlite:///{cli_env / 'portguard.db'}")
+    try:
+        with database.session() as session:
+            kcs_org = session.scalar(select(Organisation).where(Organisation.name == demo.ORGS[-1][1]))
+            assert kcs_org is not None and not kcs_org.member
+            rows = session.execute(
+                select(Declaration.sharing_group_id).where(Declaration.owner_org_id == kcs_org.id)
+            ).all()
+            assert len(rows) == 300 and len({r[0] for r in rows}) == 1 and rows[0][0] is not None
+            labelled = session.scalar(
+                select(func.count()).select_from(ControlResult).where(ControlResult.owner_org_id == kcs_org.id)
+            )
+            assert labelled == 300
+            backtest = session.scalars(select(Backtest)).one()
+            # the starter pack's backtest (by Dutch customs) covers the shared KCS rows and NL's own 1,500 generated
+            # ones; Belgium's 800 are AMBER without a group, so not NL's to see
+            assert backtest.period_from.year == 2020 and backtest.declarations == 300 + 1500
+    finally:
+        database.dispose()
 
 
 def _ok_count(result: audit.VerifyResult) -> tuple[bool, int]:

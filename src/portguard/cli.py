@@ -64,11 +64,12 @@ def demo(
     from portguard import demo as demo_data
     from portguard.core import migrate
     from portguard.core.db import from_settings
+    from portguard.core.settings import get_settings
 
     db = from_settings()
     migrate.upgrade(db.engine)
     with db.session() as session:
-        created = demo_data.load(session)
+        created = demo_data.load(session, shared_data_dir=get_settings().shared_data_dir)
     console.print("[green]Demo data loaded.[/]" if created else "Demo data already present.")
     demo_data.print_logins(console)
     if serve_after:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -18,6 +19,7 @@ from portguard.core.policy import Handling, LegalRegime, OrgKind, Role
 from portguard.sharing import service
 from portguard.sharing.models import GroupIn, NoteIn, Organisation, OrgIn, User, UserIn
 
+_console = Console(stderr=True)
 DEMO_PASSWORD = "portguard-demo"  # noqa: S105 - published demo credential, printed on purpose
 
 ORGS = [
@@ -28,7 +30,9 @@ ORGS = [
     ("line", "Northsea Shipping Line", OrgKind.SHIPPING_LINE, "DK"),
     ("haulier", "Polder Haulage", OrgKind.HAULIER, "NL"),
     ("eu-agency", "EU Drugs Agency (demo)", OrgKind.EU_AGENCY, "PT"),
+    ("kcs", "Korea Customs Service (public data set)", OrgKind.THIRD_COUNTRY_PARTNER, "KR"),
 ]
+KCS_FILES = ("df_syn_train_eng.csv", "df_syn_valid_eng.csv", "df_syn_test_eng.csv")
 
 USERS = [
     ("admin", "Platform Administrator", "eu-agency", [Role.PLATFORM_ADMIN]),
@@ -45,13 +49,19 @@ USERS = [
 ]
 
 
-def load(session: Session) -> bool:
-    """Create the demo data unless it is already there; True when something was created."""
+def load(session: Session, *, shared_data_dir: Path | None = None) -> bool:
+    """Create the demo data unless it is already there; True when something was created.
+
+    With the public KCS set in `shared_data_dir/customs-declarations/`, its 54,000 labelled declarations are loaded
+    too (owned by a Korea Customs partner organisation, shared AMBER with the two customs authorities)."""
     if session.scalar(select(Organisation.id).where(Organisation.name == ORGS[0][1])):
         return False
     org_ids = {}
     for key, name, kind, country in ORGS:
-        org_ids[key] = service.create_org(session, actor=None, data=OrgIn(name=name, kind=kind, country=country)).id
+        member = kind != OrgKind.THIRD_COUNTRY_PARTNER
+        org_ids[key] = service.create_org(
+            session, actor=None, data=OrgIn(name=name, kind=kind, country=country, member=member)
+        ).id
     alliance = service.create_group(
         session,
         actor=None,
@@ -142,6 +152,16 @@ def load(session: Session) -> bool:
             data=NoteIn(title=title, body=body, handling=handling, legal_regime=regime, sharing_group_id=group),
         )
     _load_declarations(session, users)
+    research = service.create_group(
+        session,
+        actor=None,
+        data=GroupIn(
+            name="KCS public data set",
+            description="The Korea Customs Service's public, labelled declarations, shared for targeting research",
+            org_ids=[org_ids[k] for k in ("kcs", "nl-customs", "be-customs")],
+        ),
+    )
+    _load_public_kcs(session, org_ids["kcs"], research.id, shared_data_dir)
     _load_rules(session, users, alliance.id)
     return True
 
@@ -149,7 +169,6 @@ def load(session: Session) -> bool:
 def _load_declarations(session: Session, users: dict[str, User]) -> None:
     """Generated declarations for the two customs authorities, and a few control results on them."""
     import tempfile
-    from pathlib import Path
 
     from portguard.controls import service as controls
     from portguard.controls.models import ControlResultIn, Outcome
@@ -180,6 +199,24 @@ def _load_declarations(session: Session, users: dict[str, User]) -> None:
                     concealment="reefer cooling unit" if outcome == Outcome.SEIZURE else None,
                 ),
             )
+
+
+def _load_public_kcs(session: Session, org_id: str, group_id: str, shared_data_dir: Path | None) -> None:
+    """The three files of the public KCS set, when they are there; their fraud labels become control results."""
+    from portguard.declarations import service as declarations
+
+    folder = (shared_data_dir or Path("../shared/data")) / "customs-declarations"
+    files = [folder / name for name in KCS_FILES]
+    if not all(f.is_file() for f in files):
+        _console.print(f"[yellow]No public KCS set in {folder}: the demo runs on generated declarations only.[/]")
+        return
+    for path in files:
+        with _console.status(f"loading {path.name} (public KCS set)"):
+            report = declarations.ingest(
+                session, actor=None, owner_org_id=org_id, path=path, format="kcs", sharing_group_id=group_id
+            )
+        if report.status != "committed":
+            raise RuntimeError(f"{path.name} was rejected: {report.errors[:3]}")
 
 
 def _load_rules(session: Session, users: dict[str, User], group_id: str) -> None:

@@ -59,6 +59,24 @@ def test_other_customs_and_private_sector_see_nothing_of_amber(client, db, make_
     assert client.get("/api/ingests", headers=bearer(db, terminal)).status_code == 403
 
 
+def test_an_upload_shared_with_a_group_is_read_by_its_members(client, db, make_org, make_user):
+    from portguard.sharing import service as sharing
+    from portguard.sharing.models import GroupIn
+
+    nl_org, be_org = make_org(), make_org()
+    with db.session() as s:
+        group = sharing.create_group(s, actor=None, data=GroupIn(name="Alliance", org_ids=[nl_org, be_org])).id
+    nl, be = make_user(Role.CUSTOMS_ANALYST, org_id=nl_org), make_user(Role.CUSTOMS_ANALYST, org_id=be_org)
+    outsider = make_user(Role.CUSTOMS_ANALYST)
+    refused = _upload(client, bearer(db, outsider), _jsonl(declaration("X1")), sharing_group_id=group)
+    assert refused.status_code == 422 and "not a member" in refused.json()["detail"]
+    shared = _upload(client, bearer(db, nl), _jsonl(declaration("B1")), sharing_group_id=group)
+    assert shared.json()["status"] == "committed"
+    one = client.get(f"/api/declarations/{nl_org}:B1", headers=bearer(db, be))
+    assert one.status_code == 200 and one.json()["sharing_group_id"] == group
+    assert client.get(f"/api/declarations/{nl_org}:B1", headers=bearer(db, outsider)).status_code == 404
+
+
 def test_control_order_and_result(client, db, make_user):
     analyst = make_user(Role.CUSTOMS_ANALYST)
     officer = make_user(Role.INSPECTION_OFFICER, org_id=analyst.org_id)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from portguard.controls.models import ControlResult
 from portguard.core.audit import AuditEntry
-from portguard.core.errors import Forbidden
+from portguard.core.errors import Forbidden, InvalidInput
 from portguard.core.policy import Role
 from portguard.declarations import service
 from portguard.declarations.models import Container, Declaration, GoodsItem, Ingest, Party
@@ -180,3 +180,38 @@ def test_other_organisations_do_not_see_amber_declarations(db, make_user, tmp_pa
     with db.session() as s:
         assert service.list_declarations(s, actor=nl.principal)[1] == 1
         assert service.list_declarations(s, actor=be.principal)[1] == 0
+
+
+def test_declarations_shared_with_a_group_are_seen_by_its_members_only(db, make_org, make_user, tmp_path):
+    from portguard.sharing import service as sharing
+    from portguard.sharing.models import GroupIn
+
+    nl_org, be_org, de_org = make_org(), make_org(), make_org()
+    with db.session() as s:
+        group = sharing.create_group(s, actor=None, data=GroupIn(name="Alliance", org_ids=[nl_org, be_org])).id
+    nl, be, de = (make_user(Role.CUSTOMS_ANALYST, org_id=org) for org in (nl_org, be_org, de_org))
+    path = write_jsonl(tmp_path / "x.jsonl", [declaration("R1"), declaration("R2")])
+    # an organisation cannot share with a group it is not in
+    with pytest.raises(InvalidInput, match="not a member of sharing group"):
+        load(db, actor=de.principal, owner_org_id=de_org, path=path, format="ics2", sharing_group_id=group)
+    report = load(db, actor=nl.principal, owner_org_id=nl_org, path=path, format="ics2", sharing_group_id=group)
+    assert report.status == "committed", report.errors
+    with db.session() as s:
+        assert s.scalars(select(Declaration.sharing_group_id)).all() == [group, group]
+        assert s.scalar(select(Ingest.sharing_group_id)) == group
+        assert service.list_declarations(s, actor=be.principal)[1] == 2
+        assert service.list_declarations(s, actor=de.principal)[1] == 0
+    # the control results a labelled set carries are shared the same way
+    kcs = tmp_path / "kcs.csv"
+    kcs.write_text(
+        "Declaration ID,Date,Office ID,Process Type,Import Type,Import Use,Payment Type,Mode of Transport,"
+        "Declarant ID,Importer ID,Seller ID,Courier ID,HS6 Code,Country of Departure,Country of Origin,Tax Rate,"
+        "Tax Type,Country of Origin Indicator,Net Mass,Item Price,Fraud,Critical Fraud\n"
+        "97061800,2020-01-01,30,B,11,21,11,10,ZZR1LT6,QLRUBN9,0VKY2BR,,440890,BE,BE,0.0,FEU1,G,108.0,372254.4,1,2\n",
+        encoding="utf-8",
+    )
+    report = load(db, actor=nl.principal, owner_org_id=nl_org, path=kcs, format="kcs", sharing_group_id=group)
+    assert report.status == "committed", report.errors
+    with db.session() as s:
+        results = s.scalars(select(ControlResult)).all()
+        assert [(r.outcome, r.critical, r.sharing_group_id) for r in results] == [("irregularity", True, group)]

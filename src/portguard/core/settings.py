@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = 15
     login_ip_attempts_per_minute: int = 20
     cookie_secure: bool = False
+    shared_data_dir: Path = Field(
+        default=Path("../shared/data"), description="Public data sets the demo loads when present (KCS, ...)."
+    )
     page_size_max: int = 500
 
     @property

@@ -58,6 +58,7 @@ class DeclarationOut(BaseModel):
     owner_org_id: str
     handling: str
     legal_regime: str
+    sharing_group_id: str | None = None
     ingest_id: str
     goods: list[dict[str, Any]]
     containers: list[dict[str, Any]]
@@ -82,6 +83,8 @@ class IngestRecordOut(BaseModel):
     error_count: int
     errors: list[dict[str, Any]]
     owner_org_id: str
+    handling: str
+    sharing_group_id: str | None = None
     started_at: str
     finished_at: str | None
 
@@ -122,6 +125,7 @@ def _run_upload(
     format: str,
     handling: str,
     legal_regime: str,
+    sharing_group_id: str | None,
     max_errors: int,
 ) -> service.IngestReport:
     handling_code, regime = _checked(format, handling, legal_regime)
@@ -135,6 +139,7 @@ def _run_upload(
             format=format,
             handling=handling_code,
             legal_regime=regime,
+            sharing_group_id=sharing_group_id,
             max_errors=max_errors,
         )
 
@@ -153,6 +158,7 @@ def ingest(
     format: Annotated[str, Form()] = "ics2",
     handling: Annotated[str, Form()] = "AMBER",
     legal_regime: Annotated[str, Form()] = "GDPR",
+    sharing_group_id: Annotated[str | None, Form(description="AMBER: also shown to this group's members")] = None,
     max_errors: Annotated[int, Form(ge=1, le=10_000)] = 100,
     background: Annotated[bool, Form(description="answer 202 at once and load in the background")] = False,
 ) -> Any:
@@ -161,7 +167,9 @@ def ingest(
     With `background=true` the answer is 202 with a job (`GET /api/jobs/{id}`: rows done, estimated total, and the
     ingest report as its result) — for large files, so that a client can show progress."""
     if not background:
-        return _run_upload(session, principal, file, format, handling, legal_regime, max_errors).as_dict()
+        return _run_upload(
+            session, principal, file, format, handling, legal_regime, sharing_group_id or None, max_errors
+        ).as_dict()
     handling_code, regime = _checked(format, handling, legal_regime)
     folder = Path(tempfile.mkdtemp(prefix="portguard-upload-"))
     try:
@@ -181,6 +189,7 @@ def ingest(
                 format=format,
                 handling=handling_code,
                 legal_regime=regime,
+                sharing_group_id=sharing_group_id or None,
                 max_errors=max_errors,
                 on_progress=progress,
             ).as_dict()

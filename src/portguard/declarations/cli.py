@@ -27,6 +27,7 @@ def ingest(
     mapping: Annotated[Path | None, typer.Option(help="YAML column mapping (csv, parquet, jsonl)")] = None,
     handling: Annotated[Handling, typer.Option()] = Handling.AMBER,
     legal_regime: Annotated[LegalRegime, typer.Option("--legal-regime")] = LegalRegime.GDPR,
+    sharing_group: Annotated[str | None, typer.Option(help="Sharing group (id or name) that also sees them")] = None,
     max_errors: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
     report: Annotated[Path | None, typer.Option(help="Write the error report (JSON) here")] = None,
     as_json: JsonOpt = False,
@@ -37,6 +38,7 @@ def ingest(
     db = from_settings()
     with db.session() as session:
         owner = sharing.find_org(session, ref=org).id
+        group = sharing.find_group(session, ref=sharing_group).id if sharing_group else None
     total = service.estimate_rows(path)
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -58,6 +60,7 @@ def ingest(
                 mapping=mapping,
                 handling=handling,
                 legal_regime=legal_regime,
+                sharing_group_id=group,
                 max_errors=max_errors,
                 on_progress=lambda done: progress.update(task, completed=done),
             )

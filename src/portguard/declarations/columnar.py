@@ -274,7 +274,14 @@ def validate(batch: Columns, *, file: str) -> tuple[Valid | None, list[RowError]
 
 
 def tables(
-    valid: Valid, *, ids: list[str], ingest_id: str, owner: str, handling: str, regime: str
+    valid: Valid,
+    *,
+    ids: list[str],
+    ingest_id: str,
+    owner: str,
+    handling: str,
+    regime: str,
+    group: str | None = None,
 ) -> dict[str, dict[str, list[Any]]]:
     """The rows of `valid` as columns of the tables declarations, goods_items, declaration_parties,
     declaration_containers and control_results (the declaration ids `ids` given by the caller)."""
@@ -292,7 +299,12 @@ def tables(
         [(slot, [present[i] for i in order]) for slot, present in valid.containers],
         None if valid.controls is None else [valid.controls[i] for i in order],
     )
-    protected = {"owner_org_id": [owner] * n, "handling": [handling] * n, "legal_regime": [regime] * n}
+    protected = {
+        "owner_org_id": [owner] * n,
+        "handling": [handling] * n,
+        "legal_regime": [regime] * n,
+        "sharing_group_id": [group] * n,
+    }
     none = [None] * n
     out: dict[str, dict[str, list[Any]]] = {
         "declarations": {
@@ -340,6 +352,7 @@ def tables(
             "owner_org_id": [owner] * len(at),
             "handling": [handling] * len(at),
             "legal_regime": [regime] * len(at),
+            "sharing_group_id": [group] * len(at),
         }
     else:
         out["control_results"] = {}
@@ -375,7 +388,14 @@ PARTY_FIELDS = {
 
 
 def control_row(
-    decl_id: str, lodged_at: Any, control: Mapping[str, Any], ingest_id: str, owner: str, handling: str, regime: str
+    decl_id: str,
+    lodged_at: Any,
+    control: Mapping[str, Any],
+    ingest_id: str,
+    owner: str,
+    handling: str,
+    regime: str,
+    group: str | None = None,
 ) -> dict[str, Any]:
     """The control result a labelled data set carries for one declaration, as a row of control_results."""
     return {
@@ -391,5 +411,5 @@ def control_row(
         "owner_org_id": owner,
         "handling": handling,
         "legal_regime": regime,
-        "sharing_group_id": None,
+        "sharing_group_id": group,
     }

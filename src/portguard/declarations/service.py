@@ -109,7 +109,7 @@ def _row_errors(file: str, row: int, exc: ValidationError) -> list[RowError]:
 
 
 def _flatten(
-    decl_id: str, d: DeclarationIn, ingest_id: str, owner: str, handling: str, regime: str
+    decl_id: str, d: DeclarationIn, ingest_id: str, owner: str, handling: str, regime: str, group: str | None
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     head = {
         "id": decl_id,
@@ -129,7 +129,7 @@ def _flatten(
         "owner_org_id": owner,
         "handling": handling,
         "legal_regime": regime,
-        "sharing_group_id": None,
+        "sharing_group_id": group,
     }
     goods = [
         {
@@ -185,13 +185,21 @@ def ingest(
     mapping: Path | None = None,
     handling: Handling = Handling.AMBER,
     legal_regime: LegalRegime = LegalRegime.GDPR,
+    sharing_group_id: str | None = None,
     max_errors: int = 100,
     on_progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
-    """Load one file of declarations for `owner_org_id`: all rows or none, once per content."""
+    """Load one file of declarations for `owner_org_id`: all rows or none, once per content.
+
+    The declarations and their control results carry the given handling code, legal regime and sharing group
+    (AMBER with a group: the owner and the group's members see them)."""
     require_permission(actor, "declaration:write")
     if actor is not None and actor.org_id != owner_org_id:
         raise Forbidden("declarations are loaded into your own organisation")
+    if actor is not None and sharing_group_id is not None and sharing_group_id not in actor.group_ids:
+        raise InvalidInput(
+            f"your organisation is not a member of sharing group {sharing_group_id}", field="sharing_group_id"
+        )
     sha = file_sha256(path) if path.is_file() else ""
     report = IngestReport(ingest_id=new_id("ing"), status="committed", file=path.name, sha256=sha)
     earlier = (
@@ -220,6 +228,7 @@ def ingest(
                 mapping=mapping,
                 handling=handling.value,
                 regime=legal_regime.value,
+                group=sharing_group_id,
                 max_errors=max_errors,
                 on_progress=on_progress,
                 started=started,
@@ -239,6 +248,7 @@ def ingest(
             format=format,
             handling=handling.value,
             regime=legal_regime.value,
+            group=sharing_group_id,
             started=started,
         )
         _audit_ingest(session, report, actor=actor, regime=legal_regime.value)
@@ -254,6 +264,7 @@ def _record(
     format: str,
     handling: str,
     regime: str,
+    group: str | None,
     started: Any,
 ) -> None:
     session.add(
@@ -273,6 +284,7 @@ def _record(
             owner_org_id=owner,
             handling=handling,
             legal_regime=regime,
+            sharing_group_id=group,
         )
     )
     session.flush()
@@ -316,11 +328,12 @@ def _prepare(
     owner: str,
     handling: str,
     regime: str,
+    group: str | None = None,
     max_errors: int,
 ) -> Iterator[_Prepared]:
     """Reader output as batches to write: tabular batches validated a column at a time, nested declarations one
     at a time through `DeclarationIn` and gathered into batches of `BATCH`."""
-    shape = {"ingest_id": ingest_id, "owner": owner, "handling": handling, "regime": regime}
+    shape = {"ingest_id": ingest_id, "owner": owner, "handling": handling, "regime": regime, "group": group}
     pending: list[tuple[int, DeclarationIn, dict[str, Any] | None]] = []
     errors: list[RowError] = []
     read = 0
@@ -370,11 +383,22 @@ def _load(
     mapping: Path | None,
     handling: str,
     regime: str,
+    group: str | None,
     max_errors: int,
     on_progress: Callable[[int], None] | None,
     started: Any,
 ) -> None:
-    _record(session, report, actor=actor, owner=owner, format=format, handling=handling, regime=regime, started=started)
+    _record(
+        session,
+        report,
+        actor=actor,
+        owner=owner,
+        format=format,
+        handling=handling,
+        regime=regime,
+        group=group,
+        started=started,
+    )
     seen: dict[str, int] = {}  # reference -> row, for duplicates within the file
     batches = _prepare(
         readers.read(path, format=format, mapping=mapping),
@@ -383,6 +407,7 @@ def _load(
         owner=owner,
         handling=handling,
         regime=regime,
+        group=group,
         max_errors=max_errors,
     )
     # Reading and validating the next batch runs in a thread while this one writes the current batch.
@@ -426,18 +451,19 @@ def _tables(
     owner: str,
     handling: str,
     regime: str,
+    group: str | None = None,
 ) -> dict[str, dict[str, list[Any]]]:
     """Validated nested declarations as table columns (the shape `columnar.tables` gives tabular files)."""
     rows: dict[str, list[dict[str, Any]]] = {table.name: [] for table in TABLES}
     for (_, decl, control), decl_id in zip(records, ids, strict=True):
-        head, goods, containers, parties = _flatten(decl_id, decl, ingest_id, owner, handling, regime)
+        head, goods, containers, parties = _flatten(decl_id, decl, ingest_id, owner, handling, regime, group)
         rows["declarations"].append(head)
         rows["goods_items"].extend(goods)
         rows["declaration_containers"].extend(containers)
         rows["declaration_parties"].extend(parties)
         if control:
             rows["control_results"].append(
-                columnar.control_row(decl_id, decl.lodged_at, control, ingest_id, owner, handling, regime)
+                columnar.control_row(decl_id, decl.lodged_at, control, ingest_id, owner, handling, regime, group)
             )
     return {
         name: {key: [r[key] for r in table_rows] for key in table_rows[0]} if table_rows else {}
@@ -611,6 +637,8 @@ def ingest_dict(row: Ingest) -> dict[str, Any]:
         "error_count": row.error_count,
         "errors": row.errors,
         "owner_org_id": row.owner_org_id,
+        "handling": row.handling,
+        "sharing_group_id": row.sharing_group_id,
         "started_at": row.started_at.isoformat(),
         "finished_at": row.finished_at.isoformat() if row.finished_at else None,
     }
@@ -639,6 +667,7 @@ def declaration_dict(decl: Declaration) -> dict[str, Any]:
         "owner_org_id": decl.owner_org_id,
         "handling": decl.handling,
         "legal_regime": decl.legal_regime,
+        "sharing_group_id": decl.sharing_group_id,
         "ingest_id": decl.ingest_id,
         "goods": [
             {
