@@ -52,7 +52,8 @@ USERS = [
 def load(session: Session, *, shared_data_dir: Path | None = None) -> bool:
     """Create the demo data unless it is already there; True when something was created.
 
-    With the public KCS set in `shared_data_dir/customs-declarations/`, its 54,000 labelled declarations are loaded
+    With the public KCS set in `shared_data_dir/customs-declarations/` (the CLI passes the setting; None: not
+    looked for), its 54,000 labelled declarations are loaded
     too (owned by a Korea Customs partner organisation, shared AMBER with the two customs authorities)."""
     if session.scalar(select(Organisation.id).where(Organisation.name == ORGS[0][1])):
         return False
@@ -161,7 +162,8 @@ def load(session: Session, *, shared_data_dir: Path | None = None) -> bool:
             org_ids=[org_ids[k] for k in ("kcs", "nl-customs", "be-customs")],
         ),
     )
-    _load_public_kcs(session, org_ids["kcs"], research.id, shared_data_dir)
+    if shared_data_dir is not None:
+        _load_public_kcs(session, org_ids["kcs"], research.id, shared_data_dir)
     _load_rules(session, users, alliance.id)
     return True
 
@@ -201,11 +203,11 @@ def _load_declarations(session: Session, users: dict[str, User]) -> None:
             )
 
 
-def _load_public_kcs(session: Session, org_id: str, group_id: str, shared_data_dir: Path | None) -> None:
+def _load_public_kcs(session: Session, org_id: str, group_id: str, shared_data_dir: Path) -> None:
     """The three files of the public KCS set, when they are there; their fraud labels become control results."""
     from portguard.declarations import service as declarations
 
-    folder = (shared_data_dir or Path("../shared/data")) / "customs-declarations"
+    folder = shared_data_dir / "customs-declarations"
     files = [folder / name for name in KCS_FILES]
     if not all(f.is_file() for f in files):
         _console.print(f"[yellow]No public KCS set in {folder}: the demo runs on generated declarations only.[/]")

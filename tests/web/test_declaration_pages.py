@@ -41,6 +41,12 @@ def test_ingest_page_shows_the_error_report_then_loads_a_good_file(page, live_se
     assert "committed" in page.locator("#report h2").inner_text()
     statuses = page.locator("#ingests tbody tr td:nth-child(4)").all_inner_texts()
     assert statuses[:2] == ["committed", "rejected"]
+    # a file shared with the Alliance group: the Dutch see it too (next test)
+    page.click("text=Load a file")
+    page.set_input_files("input[name=file]", _file(tmp_path, "shared.jsonl", [declaration("WEB-SHARED")]))
+    page.select_option("select[name=sharing_group_id]", label="Alliance customs authorities")
+    page.click("button:text('Load')")
+    assert "committed" in page.locator("#report h2").inner_text()
 
 
 def test_declaration_list_filters_and_detail(page, live_server):
@@ -62,8 +68,11 @@ def test_declaration_list_filters_and_detail(page, live_server):
 
 def test_other_customs_do_not_see_them_and_terminals_have_no_declaration_pages(page, live_server):
     sign_in(page, live_server, "nl.analyst")
-    page.goto(f"{live_server}/declarations")
-    assert "WEB-COCOA" not in page.locator("#declarations").inner_text()
+    page.goto(f"{live_server}/declarations?ref=WEB-")
+    assert page.locator("#declarations tbody tr td:first-child").all_inner_texts() == ["WEB-SHARED"]
+    page.click("text=WEB-SHARED")
+    marking = page.locator("#marking").inner_text()
+    assert "owner Belgian Customs – Antwerp" in marking and "shared with Alliance customs authorities" in marking
     page.click("text=Sign out")
     sign_in(page, live_server, "terminal.security")
     assert "/declarations" not in page.locator("nav[aria-label=Main]").inner_html()

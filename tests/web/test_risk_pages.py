@@ -90,8 +90,10 @@ def test_rules_list_shows_shared_sets_with_status_and_example_badge(page, live_s
     assert row.locator(".badge-example").inner_text().lower() == "example"
     assert row.locator(".count-published").inner_text() == "2" and row.locator(".count-draft").inner_text() == "0"
     assert "on record" in row.inner_text()
+    assert "Dutch Customs – Rotterdam" in row.inner_text()  # the owner by name, not by id
     row.locator("a").first.click()
     assert page.locator("h1").inner_text().startswith("Web: bananas and cocoa")
+    assert f"shared with {GROUP}" in page.locator("main").inner_text()
     assert page.locator("#publish").count() == 0  # Belgian customs read the Dutch set, they do not publish it
     assert page.locator("#backtest-form").count() == 0
 
@@ -185,6 +187,8 @@ def test_declaration_page_lists_the_rules_it_hits_with_their_purpose(page, live_
     hit = page.locator(f"#rule-hits tr[data-rule='{published_set}/WEB-001']")
     text = hit.inner_text()
     assert "Fresh bananas" in text and PURPOSE in text and "scan" in text and "Web: bananas and cocoa" in text
+    assert "(Dutch Customs – Rotterdam)" in text
+    assert page.locator("#marking").inner_text().startswith("owner Belgian Customs – Antwerp")
     assert page.locator(f"#rule-hits tr[data-rule='{published_set}/WEB-002']").count() == 0  # not cocoa
     hit.locator("a").click()
     page.wait_for_url(f"{live_server}/rules/{published_set}")

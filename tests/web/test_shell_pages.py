@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from portguard import demo
 from tests.web.conftest import sign_in
 
 pytestmark = __import__("pytest").mark.browser
@@ -52,7 +53,7 @@ def test_platform_admin_sees_admin_and_audit_and_verifies_the_chain(page, live_s
     sign_in(page, live_server, "admin")
     assert _nav(page) == ["/", "/notes", "/admin", "/audit"]
     page.click("nav >> text=Organisations & users")
-    assert page.locator("#orgs tbody tr").count() == 7
+    assert page.locator("#orgs tbody tr").count() == len(demo.ORGS)
     assert "nl.analyst" in page.locator("#users").inner_text()
     page.click("nav >> text=Audit")
     assert page.locator("table.audit tbody tr").count() > 10

@@ -22,6 +22,7 @@ from portguard.core.pages import render
 from portguard.core.policy import Handling, LegalRegime, Principal
 from portguard.declarations import readers, service
 from portguard.risk import service as risk
+from portguard.sharing import service as sharing
 
 router = APIRouter(prefix="/api", tags=["declarations"], responses=PROBLEM_RESPONSES)
 pages = APIRouter(include_in_schema=False)
@@ -120,6 +121,7 @@ def _save(upload: UploadFile, folder: Path) -> Path:
 
 def _run_upload(
     session: Session,
+    *,
     principal: Principal,
     upload: UploadFile,
     format: str,
@@ -168,7 +170,14 @@ def ingest(
     ingest report as its result) — for large files, so that a client can show progress."""
     if not background:
         return _run_upload(
-            session, principal, file, format, handling, legal_regime, sharing_group_id or None, max_errors
+            session,
+            principal=principal,
+            upload=file,
+            format=format,
+            handling=handling,
+            legal_regime=legal_regime,
+            sharing_group_id=sharing_group_id or None,
+            max_errors=max_errors,
         ).as_dict()
     handling_code, regime = _checked(format, handling, legal_regime)
     folder = Path(tempfile.mkdtemp(prefix="portguard-upload-"))
@@ -341,13 +350,18 @@ def declaration_page(
     decl = service.get_declaration(
         session, actor=principal, declaration_id=declaration_id, justification="declaration page"
     )
+    hits = risk.hits_for_declaration(session, actor=principal, declaration_id=decl.id)
+    names = sharing.directory_names(
+        session, ids=[decl.owner_org_id, decl.sharing_group_id, *(h["owner_org_id"] for h in hits)]
+    )
     return render(
         request,
         "declarations/detail.html",
         d=service.declaration_dict(decl),
         results=controls.results_for(session, actor=principal, declaration_id=decl.id),
         orders=controls.orders_for(session, actor=principal, declaration_id=decl.id),
-        hits=risk.hits_for_declaration(session, actor=principal, declaration_id=decl.id),
+        hits=hits,
+        names=names,
     )
 
 
@@ -370,6 +384,7 @@ def ingests_page(
         paging=paging,
         shown=shown,
         formats=[f for f in readers.FORMATS if f not in ("csv", "parquet")],
+        groups=sorted(sharing.directory_names(session, ids=sorted(principal.group_ids)).items(), key=lambda g: g[1]),
     )
 
 
@@ -381,8 +396,18 @@ def ingests_upload(
     file: Annotated[UploadFile, File()],
     format: Annotated[str, Form()] = "ics2",
     handling: Annotated[str, Form()] = "AMBER",
+    sharing_group_id: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Upload from the page; shows the new ingest's report."""
-    report = _run_upload(session, principal, file, format, handling, "GDPR", 100)
+    report = _run_upload(
+        session,
+        principal=principal,
+        upload=file,
+        format=format,
+        handling=handling,
+        legal_regime="GDPR",
+        sharing_group_id=sharing_group_id or None,
+        max_errors=100,
+    )
     target = report.duplicate_of if report.status == "duplicate" else report.ingest_id
     return Response(status_code=303, headers={"Location": f"/ingests?show={target}"})

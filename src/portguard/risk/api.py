@@ -456,6 +456,7 @@ def _set_context(
         "chart": _chart_data(record, rules),
         "period": period,
         "can_write": owner,
+        "names": sharing.directory_names(session, ids=[rule_set.owner_org_id, rule_set.sharing_group_id]),
         "message": message,
         "error": error,
     }
@@ -481,7 +482,8 @@ def _editor(
 def rules_page(request: Request, session: DbSession, principal: Reader) -> Response:
     """The rule sets you may see, with their rules by status."""
     sets = service.list_rule_sets(session, actor=principal)
-    return render(request, "risk/list.html", rule_sets=[_summary(session, rs) for rs in sets])
+    names = sharing.directory_names(session, ids=[rs.owner_org_id for rs in sets])
+    return render(request, "risk/list.html", rule_sets=[_summary(session, rs) for rs in sets], names=names)
 
 
 @pages.get("/rules/chart.js")

@@ -81,6 +81,17 @@ def get_org(session: Session, *, org_id: str) -> Organisation:
     return org
 
 
+def directory_names(session: Session, *, ids: Sequence[str | None]) -> dict[str, str]:
+    """Names of the organisations and sharing groups among `ids` (the directory is visible to every signed-in user),
+    for pages that would otherwise show bare ids; an unknown id is left out."""
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return {}
+    orgs = session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted))).all()
+    groups = session.execute(select(SharingGroup.id, SharingGroup.name).where(SharingGroup.id.in_(wanted))).all()
+    return {row[0]: row[1] for row in [*orgs, *groups]}
+
+
 def find_group(session: Session, *, ref: str) -> SharingGroup:
     """A sharing group by id or exact name (for the CLI)."""
     group = session.scalar(select(SharingGroup).where((SharingGroup.id == ref) | (SharingGroup.name == ref)))
