@@ -13,10 +13,12 @@ same company written "Fresh Fruit Imports B.V." and "FRESH FRUIT IMPORTS BV" is 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -101,18 +103,35 @@ def _arrow(session: Session, query: object, names: list[str]) -> pa.Table:
     )
 
 
-def declaration_view(
+@dataclass(frozen=True)
+class Raw:
+    """The store's rows behind the view, as Arrow tables (see `read_raw`): read once, assembled as often as needed
+    (the model assembles the same rows with control results cut off at its training date)."""
+
+    declarations: pa.Table
+    goods: pa.Table
+    containers: pa.Table
+    parties: pa.Table  # every role; the view uses the consignee and consignor roles
+    results: pa.Table
+
+    def results_before(self, cutoff: datetime | None) -> pa.Table:
+        """The control results recorded before `cutoff` (all when None)."""
+        if cutoff is None:
+            return self.results
+        recorded = _typed(self.results, RESULT_TYPES).column("recorded_at")
+        return _typed(self.results, RESULT_TYPES).filter(pc.less(recorded, pa.scalar(cutoff, TS)))
+
+
+def read_raw(
     session: Session,
     *,
     actor: Principal | None,
-    start: datetime,
     end: datetime,
     justification: str = "risk rules",
-) -> pa.Table:
-    """The view (columns `expr.COLUMNS`) for the declarations lodged in [start, end) that `actor` may read.
-
-    History counts use every visible declaration and control result before each declaration, also before `start`.
-    `actor=None` is the system (the CLI): everything."""
+    roles: tuple[str, ...] | None = None,
+) -> Raw:
+    """The declarations lodged before `end` that `actor` may read, with their goods, containers, parties (of
+    `roles`; default the consignee and consignor roles) and the control results `actor` may read."""
     visible = select(Declaration.id).where(Declaration.lodged_at < end)
     if actor is not None:
         visible = visible.where(visible_filter(actor, Declaration, action=Action.READ, justification=justification))
@@ -153,22 +172,39 @@ def declaration_view(
         .group_by(Container.declaration_id),
         ["declaration_id", "containers"],
     )
-    roles = (*CONSIGNEE_ROLES, *CONSIGNOR_ROLES)
     party_cols = [Party.declaration_id, Party.seq, Party.role, Party.name, Party.eori, Party.country]
     parties = _arrow(
         session,
-        select(*party_cols).where(Party.declaration_id.in_(select(ids.c.id)), Party.role.in_(roles)),
+        select(*party_cols).where(
+            Party.declaration_id.in_(select(ids.c.id)), Party.role.in_(roles or (*CONSIGNEE_ROLES, *CONSIGNOR_ROLES))
+        ),
         [c.key for c in party_cols],
     )
-    results_query = select(ControlResult.declaration_id, ControlResult.outcome, ControlResult.recorded_at).where(
-        ControlResult.declaration_id.in_(select(ids.c.id))
-    )
+    results_query = select(
+        ControlResult.declaration_id, ControlResult.outcome, ControlResult.recorded_at, ControlResult.critical
+    ).where(ControlResult.declaration_id.in_(select(ids.c.id)))
     if actor is not None:
         results_query = results_query.where(
             visible_filter(actor, ControlResult, action=Action.READ, justification=justification)
         )
-    results = _arrow(session, results_query, ["declaration_id", "outcome", "recorded_at"])
-    return assemble(declarations, goods, containers, parties, results, start=start, end=end)
+    results = _arrow(session, results_query, ["declaration_id", "outcome", "recorded_at", "critical"])
+    return Raw(declarations, goods, containers, parties, results)
+
+
+def declaration_view(
+    session: Session,
+    *,
+    actor: Principal | None,
+    start: datetime,
+    end: datetime,
+    justification: str = "risk rules",
+) -> pa.Table:
+    """The view (columns `expr.COLUMNS`) for the declarations lodged in [start, end) that `actor` may read.
+
+    History counts use every visible declaration and control result before each declaration, also before `start`.
+    `actor=None` is the system (the CLI): everything."""
+    raw = read_raw(session, actor=actor, end=end, justification=justification)
+    return assemble(raw.declarations, raw.goods, raw.containers, raw.parties, raw.results, start=start, end=end)
 
 
 def assemble(
@@ -187,6 +223,8 @@ def assemble(
         con.register("declarations_raw", _typed(declarations, DECLARATION_TYPES))
         con.register("goods_raw", _typed(goods, GOODS_TYPES))
         con.register("containers_raw", _typed(containers, {"declaration_id": pa.string(), "containers": pa.int64()}))
+        parties = _typed(parties, PARTY_TYPES)
+        parties = parties.filter(pc.is_in(parties.column("role"), pa.array([*CONSIGNEE_ROLES, *CONSIGNOR_ROLES])))
         side = ["consignee" if r in CONSIGNEE_ROLES else "consignor" for r in parties.column("role").to_pylist()]
         rank = [(CONSIGNEE_ROLES + CONSIGNOR_ROLES).index(r) for r in parties.column("role").to_pylist()]
         parties = _typed(parties, PARTY_TYPES).append_column("side", pa.array(side, pa.string()))
@@ -230,7 +268,7 @@ PARTY_TYPES = {
     "eori": pa.string(),
     "country": pa.string(),
 }
-RESULT_TYPES = {"declaration_id": pa.string(), "outcome": pa.string(), "recorded_at": TS}
+RESULT_TYPES = {"declaration_id": pa.string(), "outcome": pa.string(), "recorded_at": TS, "critical": pa.bool_()}
 
 
 def _typed(table: pa.Table, types: dict[str, pa.DataType]) -> pa.Table:
