@@ -29,6 +29,8 @@ app.add_typer(sharing_cli.audit_app, name="audit")
 app.add_typer(declarations_cli.app, name="declarations")
 app.add_typer(controls_cli.app, name="controls")
 app.add_typer(risk_cli.app, name="rules")
+app.add_typer(risk_cli.model_app, name="model")
+app.command("select")(risk_cli.select_command)
 
 
 @db_app.command("upgrade")

@@ -81,7 +81,14 @@ def test_me_reports_roles_and_permissions(client, db, make_user):
     officer = make_user(Role.INSPECTION_OFFICER)
     me = client.get("/api/me", headers=bearer(db, officer)).json()
     assert me["roles"] == ["inspection_officer"]
-    assert me["permissions"] == ["control:read", "control:write", "declaration:read", "note:read", "rule:read"]
+    assert me["permissions"] == [
+        "control:read",
+        "control:write",
+        "declaration:read",
+        "model:read",
+        "note:read",
+        "rule:read",
+    ]
 
 
 def test_security_headers_on_every_answer(client, db, make_user):

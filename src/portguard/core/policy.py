@@ -100,12 +100,14 @@ ROLES: dict[Role, tuple[frozenset[str], frozenset[OrgKind]]] = {
                 "control:write",
                 "rule:read",
                 "rule:write",
+                "model:read",
+                "model:write",
             }
         ),
         frozenset({OrgKind.CUSTOMS_AUTHORITY, OrgKind.EU_AGENCY, OrgKind.THIRD_COUNTRY_PARTNER}),
     ),
     Role.INSPECTION_OFFICER: (
-        frozenset({"note:read", "declaration:read", "control:read", "control:write", "rule:read"}),
+        frozenset({"note:read", "declaration:read", "control:read", "control:write", "rule:read", "model:read"}),
         frozenset({OrgKind.CUSTOMS_AUTHORITY}),
     ),
     Role.PORT_SECURITY: (

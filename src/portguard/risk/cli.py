@@ -236,3 +236,208 @@ def score(
         title=f"{len(rows):,} of {view.num_rows:,} declarations hit; lanes {lanes}",
         columns=["declaration_id", "score", "lane", "rules"],
     )
+
+
+# ---------------------------------------------------------------- learned targeting: `portguard model`, `select`
+
+model_app = typer.Typer(help="Learned targeting: train, evaluate and list models.", no_args_is_help=True)
+
+
+def _progress_bar() -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, transient=True,
+    )  # fmt: skip
+
+
+def _principal(session: Any, username: str) -> Any:
+    from portguard.core.errors import NotFound
+
+    principal = sharing.load_principal(session, user_id=sharing.find_user_id(session, username=username))
+    if principal is None:
+        raise NotFound(f"user {username!r} cannot act (disabled?)")
+    return principal
+
+
+def _pct(value: Any) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"
+
+
+@model_app.command("train")
+def model_train(
+    start: Annotated[str, typer.Option("--from", help="First day of the training window (YYYY-MM-DD)")],
+    end: Annotated[str, typer.Option("--to", help="Day after the last; also the label cutoff")],
+    org: Annotated[str, typer.Option(help="Owner organisation (id or name); its declarations and results")] = "",
+    name: Annotated[str | None, typer.Option(help="A name for the model")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a LightGBM model on the control results of a window; it becomes the organisation's active model."""
+    from portguard.risk import targeting
+
+    if not org:
+        raise typer.BadParameter("name the owner organisation with --org", param_hint="--org")
+    with from_settings().session() as session:
+        owner = sharing.find_org(session, ref=org).id
+        with _progress_bar() as progress:
+            task = progress.add_task("training", total=3)
+
+            def step(stage: str, done: int, total: int) -> None:
+                progress.update(task, description=stage, completed=done, total=total)
+
+            record = targeting.train(
+                session, actor=None, owner_org_id=owner, start=_day(start), end=_day(end), name=name,
+                on_progress=step,
+            )  # fmt: skip
+        out = _model_dict(record)
+    if as_json:
+        emit(out, as_json=True)
+        return
+    valid = out["metrics"]["valid"]
+    console.print(
+        f"[green]Trained[/] {out['id']} on {out['rows_train']:,} controlled declarations, validated on "
+        f"{out['rows_valid']:,} (from {out['metrics']['valid_from']}): ROC-AUC {valid['roc_auc'] or 0:.3f}, "
+        f"precision@5% {_pct(valid['precision@5%'])}, precision@10% {_pct(valid['precision@10%'])}."
+    )
+
+
+def _model_dict(record: Any) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "name": record.name,
+        "status": record.status,
+        "owner_org_id": record.owner_org_id,
+        "train_from": record.train_from.isoformat(),
+        "train_to": record.train_to.isoformat(),
+        "rows_train": record.rows_train,
+        "rows_valid": record.rows_valid,
+        "features": record.features,
+        "metrics": record.metrics,
+        "created_at": record.created_at.isoformat(),
+    }
+
+
+@model_app.command("list")
+def model_list(as_json: JsonOpt = False) -> None:
+    """Every model on record, newest first."""
+    from portguard.risk.models import TargetingModel
+
+    with from_settings().session() as session:
+        rows = [
+            _model_dict(m)
+            for m in session.scalars(select(TargetingModel).order_by(TargetingModel.created_at.desc())).all()
+        ]
+    if as_json:
+        emit(rows, as_json=True)
+        return
+    table = Table(title="Targeting models")
+    for col in ("id", "name", "status", "owner", "window", "trained on", "ROC-AUC", "P@5%", "P@10%"):
+        table.add_column(col, justify="right" if col in ("trained on", "ROC-AUC", "P@5%", "P@10%") else "left")
+    for m in rows:
+        valid = m["metrics"].get("valid", {})
+        table.add_row(
+            m["id"], m["name"], m["status"], m["owner_org_id"], f"{m['train_from'][:10]} – {m['train_to'][:10]}",
+            f"{m['rows_train']:,}", f"{valid.get('roc_auc') or 0:.3f}", _pct(valid.get("precision@5%")),
+            _pct(valid.get("precision@10%")),
+        )  # fmt: skip
+    console.print(table)
+
+
+@model_app.command("evaluate")
+def model_evaluate(
+    dataset: Annotated[str, typer.Option(help="The public data set to evaluate on")] = "kcs",
+    data: Annotated[Path | None, typer.Option(help="Folder of the KCS files (default: the shared data folder)")] = None,
+    seeds: Annotated[int, typer.Option(min=1, max=20, help="Seeds to average over")] = 5,
+    as_json: JsonOpt = False,
+) -> None:
+    """The model on a public data set's official split (KCS: train 2020, valid 2021-Q1, test 2021-Q2), mean ± sd
+    over seeds, with and without the mass and value features."""
+    from portguard.core.settings import get_settings
+    from portguard.risk import targeting
+
+    if dataset != "kcs":
+        raise typer.BadParameter("the public data set available is kcs", param_hint="--dataset")
+    folder = data or get_settings().shared_data_dir / "customs-declarations"
+    with _progress_bar() as progress:
+        task = progress.add_task("evaluating", total=1)
+
+        def step(stage: str, done: int, total: int) -> None:
+            progress.update(task, description=stage, completed=done, total=total)
+
+        result = targeting.evaluate_public_set(folder, seeds=seeds, on_progress=step)
+    if as_json:
+        emit(result, as_json=True)
+        return
+    console.print(_evaluation_table(result))
+
+
+def _evaluation_table(result: dict[str, Any]) -> Table:
+    rows = result["rows"]
+    table = Table(
+        title=f"{result['dataset']}\ntrain {rows['train']:,} · valid {rows['valid']:,} · test {rows['test']:,} "
+        f"(test base rate {100 * result['base_rate_test']:.1f} %) · mean ± sd over {result['seeds']} seeds"
+    )
+    table.add_column("measure (test)")
+    variants = result["variants"]
+    for label, measures in variants.items():
+        table.add_column(f"LightGBM, {label}\n({measures['features']} features)", justify="right")
+    published = result["published"]
+    table.add_column("published LightGBM\n(data-set paper)", justify="right", style="dim")
+    table.add_column("goal\n(all / without)", justify="right", style="dim")
+    keys = [
+        "precision@1%", "precision@2%", "precision@5%", "precision@10%", "recall@1%", "recall@2%", "recall@5%",
+        "recall@10%", "critical_recall@5%", "critical_recall@10%", "roc_auc",
+    ]  # fmt: skip
+    for key in keys:
+        paper = published["LightGBM, data-set paper"].get(key)
+        goals = [published["goal"].get(key), published["goal without mass and value"].get(key)]
+        table.add_row(
+            key.replace("_", " "),
+            *(f"{m[key]['mean']:.3f} ± {m[key]['sd']:.3f}" for m in variants.values()),
+            "" if paper is None else f"{paper:.3f}",
+            " / ".join(f"{g:.2f}" for g in goals) if goals[0] is not None else "",
+        )
+    return table
+
+
+def select_command(
+    day: Annotated[str, typer.Option("--date", help="The day whose declarations are selected (YYYY-MM-DD)")],
+    office: Annotated[str, typer.Option(help="Customs office of lodgement")],
+    capacity: Annotated[int, typer.Option(min=1, max=10_000, help="Controls the office can do that day")],
+    as_user: Annotated[str, typer.Option("--as", help="Username of the analyst or officer selecting")],
+    exploration: Annotated[
+        float | None, typer.Option(min=0.0, max=0.5, help="Share kept for exploration (default: the office's)")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Select what to control within the day's capacity: red-lane rules, campaign minimums, exploration, then the
+    model's ranking. Creates a control order for each pick."""
+    from portguard.risk import targeting
+
+    with from_settings().session() as session:
+        actor = _principal(session, as_user)
+        with console.status(f"scoring {office} on {day}"):
+            run = targeting.select(
+                session, actor=actor, day=_day(day), office=office, capacity=capacity, exploration=exploration
+            )
+        out = {
+            "id": run.id, "office": run.office, "day": run.day.date().isoformat(), "capacity": run.capacity,
+            "exploration": run.exploration, "declarations": run.declarations, "model_id": run.model_id,
+            "counts": run.counts, "items": run.items,
+        }  # fmt: skip
+    if as_json:
+        emit(out, as_json=True)
+        return
+    table = Table(title=f"Selection {out['id']}: {office} on {out['day']}, {len(out['items'])} of capacity {capacity}")
+    for col in ("#", "declaration", "reason", "score", "lane", "rules", "order"):
+        table.add_column(col, justify="right" if col in ("#", "score") else "left")
+    for n, item in enumerate(out["items"], start=1):
+        table.add_row(
+            str(n), item["declaration_id"].split(":", 1)[-1], item["reason"],
+            "" if item["score"] is None else f"{item['score']:.3f}", item["lane"] or "",
+            ", ".join(r.rsplit("/", 1)[-1] for r in item["rules"]), item["order_id"] or "",
+        )  # fmt: skip
+    console.print(table)
+    counts = ", ".join(f"{v} {k}" for k, v in out["counts"].items() if v)
+    console.print(f"{out['declarations']:,} declarations lodged; selected: {counts or 'none'}.")

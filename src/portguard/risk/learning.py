@@ -239,7 +239,7 @@ def build_frame(
         prior, prior_critical = con.sql(
             "SELECT avg(fraud), avg(critical) FROM all_rows WHERE controlled AND recorded_at < $cutoff",
             params={"cutoff": label_cutoff},
-        ).fetchone() or (None, None)
+        ).fetchall()[0]
         if medians is None:
             medians = {
                 f"{hs6}|{currency}": float(m)

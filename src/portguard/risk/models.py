@@ -195,3 +195,60 @@ class Backtest(ProtectedMixin, Base):
     measures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # see service.backtest
     created_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# ---------------------------------------------------------------- learned targeting
+
+
+class TargetingModel(ProtectedMixin, Base):
+    """A trained targeting model on record: its artefact, training window, features and measures.
+
+    One model per owner organisation is `active`: the one that scores its declarations and drives its selection.
+    A newer model is trained beside it and becomes active once trained; the older ones stay for comparison."""
+
+    __tablename__ = "targeting_models"
+    __record_type__ = "model"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | retired
+    train_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    train_to: Mapped[datetime] = mapped_column(UTCDateTime())  # also the label cutoff
+    rows_train: Mapped[int] = mapped_column(Integer)
+    rows_valid: Mapped[int] = mapped_column(Integer)
+    features: Mapped[list[str]] = mapped_column(JSON, default=list)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # validation measures, curve, importance
+    artefact: Mapped[str] = mapped_column(Text)  # learning.Model.to_dict() as JSON
+    created_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SelectionSetting(Base):
+    """An office's exploration share (the part of its daily capacity kept for random and uncertain picks)."""
+
+    __tablename__ = "selection_settings"
+
+    owner_org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    office: Mapped[str] = mapped_column(String(12), primary_key=True)
+    exploration: Mapped[float] = mapped_column(Float, default=0.10)
+    updated_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SelectionRun(ProtectedMixin, Base):
+    """One day's selection for an office: what the capacity was, what was picked and why (the orders it made)."""
+
+    __tablename__ = "selection_runs"
+    __record_type__ = "control"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    office: Mapped[str] = mapped_column(String(12), index=True)
+    day: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    capacity: Mapped[int] = mapped_column(Integer)
+    exploration: Mapped[float] = mapped_column(Float)
+    declarations: Mapped[int] = mapped_column(Integer)
+    model_id: Mapped[str | None] = mapped_column(ForeignKey("targeting_models.id"), nullable=True)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # selected, in order, with reasons
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # reason -> number selected
+    created_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

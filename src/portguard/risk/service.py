@@ -369,7 +369,8 @@ def _windowed(rule: engine.ActiveRule, rule_set: RuleSet) -> engine.ActiveRule:
     )
 
 
-def _runnable(pairs: list[tuple[RuleSet, Rule]]) -> tuple[list[engine.ActiveRule], dict[str, list[str]]]:
+def runnable(pairs: list[tuple[RuleSet, Rule]]) -> tuple[list[engine.ActiveRule], dict[str, list[str]]]:
+    """The engine's rules for (rule set, rule) pairs, watch lists namespaced by set, limited to the sets' windows."""
     rules = [_windowed(_namespaced(_active(rule), rule_set), rule_set) for rule_set, rule in pairs]
     lists: dict[str, list[str]] = {}
     for rule_set in {rs.id: rs for rs, _ in pairs}.values():
@@ -395,7 +396,7 @@ def score(
 ) -> tuple[pa.Table, engine.Result]:
     """The view of [start, end) the actor may read and the published rules' hits and scores on it."""
     view = features.declaration_view(session, actor=actor, start=start, end=end)
-    rules, lists = _runnable(published_rules(session, actor=actor))
+    rules, lists = runnable(published_rules(session, actor=actor))
     return view, engine.run(view, rules, watch_lists=lists)
 
 
@@ -410,7 +411,7 @@ def hits_for_declaration(session: Session, *, actor: Principal, declaration_id: 
     view = features.declaration_view(session, actor=actor, start=lodged, end=lodged + timedelta(microseconds=1))
     view = view.filter(pa.compute.equal(view.column("declaration_id"), declaration_id))
     pairs = published_rules(session, actor=actor)
-    rules, lists = _runnable(pairs)
+    rules, lists = runnable(pairs)
     result = engine.run(view, rules, watch_lists=lists)
     by_id = {rule.rule_id: (rule_set, rule) for rule_set, rule in pairs}
     out = []
@@ -537,7 +538,7 @@ def backtest(
         raise Forbidden("only the owner organisation backtests its rule set on record")
     current = [r for r in latest_rules(session, rule_set.id) if r.status != RuleStatus.RETIRED.value]
     view = features.declaration_view(session, actor=actor, start=start, end=end)
-    rules, lists = _runnable([(rule_set, r) for r in current])
+    rules, lists = runnable([(rule_set, r) for r in current])
     result = engine.run(view, rules, watch_lists=lists)
     ids = view.column("declaration_id").to_pylist()
     query = select(ControlResult.declaration_id, ControlResult.outcome).where(ControlResult.declaration_id.in_(ids))
