@@ -26,6 +26,7 @@ from portguard.core.pages import WEB_DIR, render
 from portguard.core.settings import Settings, get_settings
 from portguard.declarations import api as declarations_api
 from portguard.risk import api as risk_api
+from portguard.risk import targeting_api
 from portguard.sharing import api as sharing_api
 from portguard.web import pages as web_pages
 
@@ -135,6 +136,8 @@ def create_app(*, settings: Settings | None = None, db: Database | None = None) 
     app.include_router(declarations_api.pages)
     app.include_router(risk_api.router)
     app.include_router(risk_api.pages)
+    app.include_router(targeting_api.router)
+    app.include_router(targeting_api.pages)
     app.include_router(controls_api.router)
     app.include_router(jobs.router)
     return app

@@ -6,7 +6,7 @@ The names are invented; the kinds, countries and roles are those the platform se
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -165,6 +165,7 @@ def load(session: Session, *, shared_data_dir: Path | None = None) -> bool:
     if shared_data_dir is not None:
         _load_public_kcs(session, org_ids["kcs"], research.id, shared_data_dir)
     _load_rules(session, users, alliance.id)
+    _load_targeting(session, users)
     return True
 
 
@@ -238,6 +239,39 @@ def _load_rules(session: Session, users: dict[str, User], group_id: str) -> None
     first, last = session.execute(select(func.min(Declaration.lodged_at), func.max(Declaration.lodged_at))).one()
     risk.backtest(session, actor=actor, rule_set_id=rule_set.id, start=first, end=last + timedelta(days=1))
     risk.publish(session, actor=actor, rule_set_id=rule_set.id)
+
+
+def _load_targeting(session: Session, users: dict[str, User]) -> None:
+    """A model for Dutch customs trained on every control result it may read (its own and the shared KCS set),
+    and the selection of the last demo day at the Rotterdam office, which creates control orders."""
+    from sqlalchemy import func
+
+    from portguard.controls.models import ControlResult
+    from portguard.declarations.models import Declaration
+    from portguard.risk import targeting
+
+    actor = service.load_principal(session, user_id=users["nl.analyst"].id)
+    assert actor is not None
+    if (session.scalar(select(func.count()).select_from(ControlResult)) or 0) < 100:
+        _console.print("[yellow]Too few control results for a demo model (load the KCS set): no model trained.[/]")
+        return
+    first, last = session.execute(select(func.min(Declaration.lodged_at), func.max(Declaration.lodged_at))).one()
+    with _console.status("training the demo targeting model"):
+        targeting.train(session, actor=actor, start=first, end=last + timedelta(days=1), name="Demo: NL customs")
+    # the busiest office-day of the Dutch declarations, with capacity for about half of them, a third of it kept
+    # for exploration so that the demo shows every kind of pick
+    day_of = func.date(Declaration.lodged_at)
+    office, day, n = session.execute(
+        select(Declaration.office, day_of, func.count())
+        .where(Declaration.owner_org_id == actor.org_id)
+        .group_by(Declaration.office, day_of)
+        .order_by(func.count().desc(), Declaration.office)
+        .limit(1)
+    ).one()
+    start = datetime.fromisoformat(str(day)[:10]).replace(tzinfo=UTC)
+    with _console.status(f"selecting the controls of {office} on {start.date()}"):
+        targeting.set_exploration(session, actor=actor, office=office, share=0.34)
+        targeting.select(session, actor=actor, day=start, office=office, capacity=max(6, n // 2), seed=7)
 
 
 def print_logins(console: Console) -> None:

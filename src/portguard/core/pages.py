@@ -33,6 +33,8 @@ NAV: list[NavItem] = [
     NavItem("Declarations", "/declarations", "declaration:read"),
     NavItem("Ingests", "/ingests", "ingest:read"),
     NavItem("Rules", "/rules", "rule:read"),
+    NavItem("Selection", "/selection", "control:write"),
+    NavItem("Models", "/models", "model:read"),
     NavItem("Notes", "/notes", "note:read"),
     NavItem("Organisations & users", "/admin", "user:read"),
     NavItem("Audit", "/audit", "audit:read"),
