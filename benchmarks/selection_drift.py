@@ -184,7 +184,8 @@ class Setup:
     budget: float
     warmup_weeks: int
     valid_weeks: int
-    params: dict[str, Any] | None
+    params: dict[str, Any]  # for learning.fit, over learning.PARAMS
+    quick: bool
 
 
 _SETUP: Setup | None = None
@@ -292,7 +293,7 @@ def simulate(strategy: str, scenario: str, seed: int) -> list[dict[str, Any]]:
         if w + 1 >= setup.warmup_weeks:
             train, valid = _split(labelled, valid_weeks=setup.valid_weeks)
             params = setup.params
-            if params is not None and len(valid) >= 10 and len(set(valid.y.tolist())) == 2:  # as fit decides
+            if setup.quick and len(valid) >= 10 and len(set(valid.y.tolist())) == 2:  # as fit decides
                 params = {**params, "early_stopping_round": QUICK_EARLY_STOPPING}
             model = learning.fit(train, valid, seed=seed, params=params)
         if _PROGRESS is not None:
@@ -469,10 +470,12 @@ def main() -> None:
             else "."
         )
     )
-    params = dict(QUICK_PARAMS) if args.quick else None
+    workers = max(1, args.workers)
+    params: dict[str, Any] = dict(QUICK_PARAMS) if args.quick else {}
+    params["num_threads"] = max(1, (os.cpu_count() or 1) // workers)  # no oversubscription of the cores
     setup = Setup(
         raw=raw, weeks=weeks, week_of=week_of, truths=truths, second_half=second_half, budget=args.budget,
-        warmup_weeks=args.warmup_weeks, valid_weeks=args.valid_weeks, params=params,
+        warmup_weeks=args.warmup_weeks, valid_weeks=args.valid_weeks, params=params, quick=args.quick,
     )  # fmt: skip
     runs = [(st, sc, seed) for seed in range(args.seeds) for sc in scenarios for st in strategies]
     results: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
@@ -484,7 +487,7 @@ def main() -> None:
             TimeElapsedColumn(), console=console, transient=True,
         ) as progress,  # fmt: skip
         ProcessPoolExecutor(
-            max_workers=max(1, args.workers), mp_context=context, initializer=_init_worker,
+            max_workers=workers, mp_context=context, initializer=_init_worker,
             initargs=(setup, progress_queue),
         ) as pool,  # fmt: skip
     ):
@@ -499,7 +502,7 @@ def main() -> None:
                 if run not in results and future.done():
                     results[run] = future.result()  # raises what the run raised
     report(results, strategies=strategies, scenarios=scenarios, seeds=args.seeds, args=args)
-    console.print(f"wall time {time.perf_counter() - began:,.0f} s ({max(1, args.workers)} workers)")
+    console.print(f"wall time {time.perf_counter() - began:,.0f} s ({workers} workers)")
 
 
 def report(
