@@ -55,12 +55,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from portguard.core import migrate
+from portguard.core.db import Database
+from portguard.core.policy import OrgKind
+from portguard.declarations import service
+from portguard.risk import features, learning
+from portguard.sharing.models import Organisation
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "customs-declarations"
 FILES = ("df_syn_train_eng.csv", "df_syn_valid_eng.csv", "df_syn_test_eng.csv")
@@ -176,7 +184,7 @@ def inject_shift(
 class Setup:
     """What every run shares: the store's rows, the weeks, and the ground truth of each scenario and seed."""
 
-    raw: Any  # features.Raw
+    raw: features.Raw
     weeks: list[datetime]  # week starts, and the end of the last week
     week_of: np.ndarray  # per truth row, the index of its week
     truths: dict[tuple[str, int], pd.DataFrame]  # (scenario, seed) -> truth, in build_frame's row order
@@ -212,10 +220,8 @@ def _results_table(truth: pd.DataFrame, revealed: np.ndarray) -> pa.Table:
     )
 
 
-def _concat(frames: Sequence[Any]) -> Any:
+def _concat(frames: Sequence[learning.Frame]) -> learning.Frame:
     """One `learning.Frame` of several (the training rows of several weeks)."""
-    from portguard.risk import learning
-
     return learning.Frame(
         ids=[i for f in frames for i in f.ids],
         lodged_at=np.concatenate([f.lodged_at for f in frames]),
@@ -228,7 +234,9 @@ def _concat(frames: Sequence[Any]) -> Any:
     )
 
 
-def _split(labelled: Sequence[tuple[int, Any]], *, valid_weeks: int) -> tuple[Any, Any]:
+def _split(
+    labelled: Sequence[tuple[int, learning.Frame]], *, valid_weeks: int
+) -> tuple[learning.Frame, learning.Frame]:
     """(train, valid) frames of the weekly labelled rows: the last `valid_weeks` weeks validate when at least as
     many weeks come before them, else everything trains and nothing validates."""
     last = labelled[-1][0]
@@ -241,8 +249,6 @@ def _split(labelled: Sequence[tuple[int, Any]], *, valid_weeks: int) -> tuple[An
 
 def simulate(strategy: str, scenario: str, seed: int) -> list[dict[str, Any]]:
     """One run: a record per week after the warm-up (declarations, budget, frauds, caught, segment counts)."""
-    from portguard.risk import learning
-
     setup = _SETUP
     assert setup is not None
     truth = setup.truths[(scenario, seed)]
@@ -253,7 +259,7 @@ def simulate(strategy: str, scenario: str, seed: int) -> list[dict[str, Any]]:
     revealed = np.zeros(len(truth), dtype=bool)
     warmup_rng = np.random.default_rng([seed, 0])  # the same warm-up for every strategy and scenario
     rng = np.random.default_rng([seed, 1])
-    labelled: list[tuple[int, Any]] = []  # (week, the week's revealed rows as a Frame)
+    labelled: list[tuple[int, learning.Frame]] = []  # (week, the week's revealed rows as a Frame)
     model = None
     records: list[dict[str, Any]] = []
     for w, (start, end) in enumerate(zip(setup.weeks[:-1], setup.weeks[1:], strict=True)):
@@ -304,8 +310,6 @@ def simulate(strategy: str, scenario: str, seed: int) -> list[dict[str, Any]]:
 def _duckdb_compat() -> None:
     """`learning.build_frame` calls `fetchone()` on a DuckDB relation, which DuckDB 2 removed (relations keep no
     result); give relations that method back when it is missing, as `limit(1).fetchall()`."""
-    import duckdb
-
     if not hasattr(duckdb.DuckDBPyRelation, "fetchone"):
 
         def fetchone(self: Any) -> tuple[Any, ...] | None:
@@ -345,15 +349,8 @@ def _fmt(values: Sequence[float], digits: int = 3) -> str:
 # ---------------------------------------------------------------------------------------------------- main
 
 
-def load(workdir: Path) -> Any:
+def load(workdir: Path) -> features.Raw:
     """The public set in a scratch SQLite store, read back as `features.Raw`."""
-    from portguard.core import migrate
-    from portguard.core.db import Database
-    from portguard.core.policy import OrgKind
-    from portguard.declarations import service
-    from portguard.risk import features, learning
-    from portguard.sharing.models import Organisation
-
     db = Database(f"sqlite:///{workdir / 'drift.db'}")
     migrate.upgrade(db.engine)
     with db.session() as s:
@@ -370,10 +367,8 @@ def load(workdir: Path) -> Any:
     return raw
 
 
-def base_truth(raw: Any) -> pd.DataFrame:
+def base_truth(raw: features.Raw) -> pd.DataFrame:
     """Every declaration in `build_frame`'s row order with its chapter, origin, label and recording time."""
-    from portguard.risk import learning
-
     lodged = raw.declarations.column("lodged_at").to_pandas()
     start, end = monday(lodged.min()).to_pydatetime(), (monday(lodged.max()) + pd.Timedelta(days=7)).to_pydatetime()
     frame = learning.build_frame(raw, start=start, end=end, label_cutoff=start)

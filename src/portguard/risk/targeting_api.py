@@ -71,8 +71,8 @@ class SelectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     date: date
     office: str = Field(min_length=1, max_length=12)
-    capacity: int = Field(ge=1, le=10_000)
-    exploration: float | None = Field(default=None, ge=0.0, le=0.5)
+    capacity: int = Field(ge=1, le=10_000, strict=True)
+    exploration: float | None = Field(default=None, ge=0.0, le=0.5, strict=True)
 
 
 class SelectionOut(BaseModel):
@@ -90,7 +90,7 @@ class SelectionOut(BaseModel):
 
 class ExplorationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    exploration: float = Field(ge=0.0, le=0.5)
+    exploration: float = Field(ge=0.0, le=0.5, strict=True)  # strict: `false` is not 0
 
 
 def _model_out(record: TargetingModel) -> dict[str, Any]:
