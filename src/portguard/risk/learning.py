@@ -370,7 +370,8 @@ class Model:
         out = X[self.features].copy()
         for name, cats in self.categories.items():
             if name in out:
-                out[name] = pd.Categorical(out[name], categories=cats)
+                known = out[name].isin(cats)  # an unseen category is missing (pandas will refuse it in the dtype)
+                out[name] = pd.Categorical(out[name].where(known, None), categories=cats)
         return out
 
     def raw_score(self, X: pd.DataFrame) -> np.ndarray:
