@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.browser, needs_data]
 
 ROWS = 400  # KCS rows lodged 2020-01-01 .. 2020-01-06
 WINDOW = {"from": "2020-01-01", "to": "2020-01-07"}
+JSON = {"Content-Type": "application/json"}
 REASONS = {"rules", "campaign", "model", "rule score", "uncertainty", "random"}
 
 
@@ -70,10 +71,10 @@ def dutch_model(browser, live_server, dutch_kcs) -> dict[str, Any]:  # type: ign
     """Dutch customs' active model: the one the models page trained, or one trained through the API."""
     context, page = _signed_in(browser, live_server, "nl.analyst")
     active = [m for m in _api(page, live_server, "GET", "/api/models") if m["status"] == "active"]
-    model = active[0] if active else _api(page, live_server, "POST", "/api/models/train", data=json.dumps(WINDOW),
-                                          headers={"Content-Type": "application/json"})  # fmt: skip
+    if not active:
+        active = [_api(page, live_server, "POST", "/api/models/train", data=json.dumps(WINDOW), headers=JSON)]
     context.close()
-    return dict(model)
+    return dict(active[0])
 
 
 @pytest.fixture(scope="module")
@@ -166,13 +167,18 @@ def test_selection_page_runs_a_selection_and_draws_the_capacity_gauge(page, live
     form.locator("input[name=date]").fill(day)
     form.locator("select[name=office]").select_option(office)
     form.locator("input[name=capacity]").fill(str(capacity))
-    assert form.locator("input[name=exploration]").input_value() == "0.1"  # the default share
+    exploration = form.locator("input[name=exploration]")  # empty: the office's share, which the placeholder says
+    assert exploration.input_value() == "" and "0.1" in (exploration.get_attribute("placeholder") or "")
     page.click("#run-selection")
     page.wait_for_url(f"{live_server}/selection?run=*")
     run_id = page.url.split("run=", 1)[1]
     run = _api(page, live_server, "GET", f"/api/selection/{run_id}")
-    assert (run["office"], run["day"][:10], run["capacity"], run["model_id"]) == (office, day, capacity,
-                                                                                 dutch_model["id"])  # fmt: skip
+    assert (run["office"], run["day"][:10], run["capacity"], run["model_id"]) == (
+        office,
+        day,
+        capacity,
+        dutch_model["id"],
+    )
     assert run["declarations"] >= n and 0 < len(run["items"]) <= capacity
 
     heading = page.locator("#queue h2").inner_text()
@@ -206,8 +212,8 @@ def test_declaration_page_loads_its_model_score_with_the_contributions_chart(
     page.goto(f"{live_server}/selection")
     if page.locator("#no-run").count():  # run on its own: select through the API first
         office, day, n = busiest_day
-        _api(page, live_server, "POST", "/api/selection", data=json.dumps({"date": day, "office": office, "capacity": n}),
-             headers={"Content-Type": "application/json"})  # fmt: skip
+        body = {"date": day, "office": office, "capacity": n}
+        _api(page, live_server, "POST", "/api/selection", data=json.dumps(body), headers=JSON)
         page.reload()
     link = page.locator("#selected tbody tr td:nth-child(2) a").first
     decl_id = (link.get_attribute("href") or "").removeprefix("/declarations/")
@@ -242,6 +248,22 @@ def test_an_officer_sees_the_model_and_selects_but_does_not_train(page, live_ser
     response = page.goto(f"{live_server}/selection")
     assert response is not None and response.status == 200
     assert page.locator("#selection-form").count() == 1
+
+
+def test_another_customs_organisation_sees_neither_the_model_nor_a_score(page, live_server, dutch_model):
+    sign_in(page, live_server, "be.analyst")  # Belgian customs: no model of their own; the Dutch one is protected
+    page.goto(f"{live_server}/models")
+    assert page.locator("#no-model").is_visible()
+    assert page.locator(f"#models tr[data-id='{dutch_model['id']}']").count() == 0
+    mine = [
+        d
+        for d in _api(page, live_server, "GET", "/api/declarations?limit=50")["items"]
+        if d["owner_org_id"] != dutch_model["owner_org_id"]
+    ]
+    assert mine
+    page.goto(f"{live_server}/declarations/{mine[0]['id']}")
+    page.wait_for_selector("#model-score #no-score")
+    assert page.locator("#probability").count() == 0 and page.locator("#contributions-chart").count() == 0
 
 
 def test_terminal_operator_has_no_selection_or_models_pages(page, live_server):

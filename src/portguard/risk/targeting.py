@@ -107,8 +107,12 @@ def train(
         raise InvalidInput(
             f"{len(controlled)} controlled declarations in the window; a model needs at least 50 control results"
         )
-    cut = controlled.lodged_at[int(len(controlled) * (1 - VALID_SHARE))]
-    train_rows, valid_rows = controlled.take(controlled.lodged_at < cut), controlled.take(controlled.lodged_at >= cut)
+    # rows come in (lodged_at, id) order: split by position, so that ties in time (the KCS set has dates only)
+    # cannot leave one side empty
+    position = np.arange(len(controlled))
+    k = int(len(controlled) * (1 - VALID_SHARE))
+    cut = controlled.lodged_at[k]
+    train_rows, valid_rows = controlled.take(position < k), controlled.take(position >= k)
     on_progress("training LightGBM", 2, 3)
     try:
         model = learning.fit(train_rows, valid_rows, seed=seed)

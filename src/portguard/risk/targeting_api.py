@@ -270,9 +270,9 @@ def selection_run(
     day: Annotated[date, Form(alias="date")],
     office: Annotated[str, Form(min_length=1, max_length=12)],
     capacity: Annotated[int, Form(ge=1, le=10_000)],
-    exploration: Annotated[float, Form(ge=0.0, le=0.5)] = targeting.DEFAULT_EXPLORATION,
+    exploration: Annotated[float | None, Form(ge=0.0, le=0.5)] = None,
 ) -> Response:
-    """Run the selection from the page; shows the new queue."""
+    """Run the selection from the page; shows the new queue. An empty exploration field: the office's share."""
     run = targeting.select(
         session, actor=principal, day=_midnight(day), office=office, capacity=capacity, exploration=exploration
     )
