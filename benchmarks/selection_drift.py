@@ -42,6 +42,7 @@ Run: `.venv/bin/python benchmarks/selection_drift.py [--budget 0.10] [--seeds 1]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import multiprocessing
 import os
@@ -51,7 +52,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -166,9 +167,8 @@ def inject_shift(
     `chapter` × `origin` lodged at or after `start` becomes a fraud with probability `rate`. Adds `segment` (the
     pair from `start` on) and `relabelled` (a non-fraud there made a fraud)."""
     out = truth.copy()
-    segment = (
-        (out["hs_chapter"] == chapter) & (out["origin"] == origin) & (out["lodged_at"] >= start)
-    ).to_numpy(dtype=bool)
+    pair = (out["hs_chapter"] == chapter) & (out["origin"] == origin)
+    segment = (pair & (out["lodged_at"] >= start)).to_numpy(dtype=bool)
     hit = segment & (rng.random(len(out)) < rate)
     fraud = out["fraud"].to_numpy(dtype="int64")
     out["relabelled"] = hit & (fraud == 0)
@@ -364,7 +364,14 @@ def load(workdir: Path) -> features.Raw:
     with db.session() as s:
         raw = features.read_raw(s, actor=None, end=datetime(2100, 1, 1, tzinfo=UTC), roles=learning.PARTY_ROLES)
     db.dispose()
-    return raw
+    # the column types `assemble` casts to on every call (through Python lists when they differ), once
+    return features.Raw(
+        declarations=features._typed(raw.declarations, features.DECLARATION_TYPES),
+        goods=features._typed(raw.goods, features.GOODS_TYPES),
+        containers=features._typed(raw.containers, {"declaration_id": pa.string(), "containers": pa.int64()}),
+        parties=features._typed(raw.parties, features.PARTY_TYPES),
+        results=features._typed(raw.results, features.RESULT_TYPES),
+    )
 
 
 def base_truth(raw: features.Raw) -> pd.DataFrame:
@@ -489,10 +496,8 @@ def main() -> None:
         tasks = {run: progress.add_task(f"{run[0]:<15} {run[1]:<6} seed {run[2]}", total=len(weeks_ts)) for run in runs}
         futures: dict[Future, tuple[str, str, int]] = {pool.submit(simulate, *run): run for run in runs}
         while len(results) < len(runs):
-            try:
+            with contextlib.suppress(queue.Empty):
                 progress.advance(tasks[progress_queue.get(timeout=0.5)])
-            except queue.Empty:
-                pass
             for future, run in futures.items():
                 if run not in results and future.done():
                     results[run] = future.result()  # raises what the run raised

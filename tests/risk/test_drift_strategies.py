@@ -83,7 +83,7 @@ def test_random_part_is_within_the_rest(scores: np.ndarray, share: float, seed: 
 def test_uncertainty_part_is_nearest_the_boundary(scores: np.ndarray, share: float, seed: int) -> None:
     budget = round(share * len(scores))
     for strategy in ("uncertainty-10", "mixed-10"):
-        picks, exploit, uncertain, _ = _parts(scores, budget, strategy, seed)
+        _, exploit, uncertain, _ = _parts(scores, budget, strategy, seed)
         assert not set(uncertain.tolist()) & set(exploit.tolist())
         rest = np.setdiff1d(np.arange(len(scores)), np.concatenate([exploit, uncertain]))
         if len(uncertain) and len(rest):  # nothing left out of the uncertainty picks is nearer the boundary
