@@ -2,26 +2,27 @@
 
 The data: the public Korea Customs Service set (`../shared/data/customs-declarations/`, 54,000 declarations,
 2020-01..2021-06, every row labelled), loaded into a scratch SQLite store with `declarations.service.ingest
-(format="kcs")` and read once (`features.read_raw`). Weeks run Monday to Sunday over the lodging date.
+(format="kcs")` and read once (`features.read_raw`). Weeks run Monday to Sunday over the lodging date (79 weeks).
 
 The protocol, per strategy, scenario and seed:
 
-* **warm-up**: the first `--warmup-weeks` weeks (default 4, 2019-12-30..2020-01-26) are controlled at random: the
+* **warm-up**: the first `--warmup-weeks` weeks (default 4: 2019-12-30..2020-01-26) are controlled at random: the
   labels of a random `--budget` share of each week's declarations are revealed, so that a first model exists;
-* **every following week W**: W's declarations get their features with `learning.build_frame(label_cutoff=start
-  of W)` from the revealed labels only (a store whose control results are the revealed ones), are scored by the
-  current model, and `--budget` of them (10 %) are selected by the strategy; their labels are revealed; the model is
-  retrained on every label revealed so far (`learning.fit`; early stopping and isotonic calibration on the labels
-  revealed in the last `--valid-weeks` weeks, trained on the ones before), and the next week starts. A training row
-  keeps the features it was scored with (point in time: the history it had at the start of its week).
+* **every following week W**: W's declarations get their features from `learning.build_frame(label_cutoff=start
+  of W)` over a store whose control results are the revealed labels only; the current model scores them; the
+  strategy selects `--budget` (10 %) of them; their labels are revealed; the model is retrained with
+  `learning.fit` on every label revealed so far, and the next week starts. By default nothing is held out
+  (`--valid-weeks 0`: `fit` then trains 300 rounds, uncalibrated), so that the newest labels train the next
+  model; `--valid-weeks N` holds the last N weeks' labels out for early stopping and isotonic calibration. A
+  training row keeps the features it was scored with (point in time: the history known at the start of its week).
+  The model is retrained every week with the house parameters (`learning.PARAMS`); `--quick` uses cheaper ones.
 
 Strategies (`select`): `exploit` (the budget's top scores), `random-10` (90 % of the budget exploit, 10 % uniformly
-at random among the rest), `uncertainty-10` (90 % exploit, 10 % nearest the decision boundary: the smallest
-|p - 0.5| of the calibrated probability, i.e. the largest Bernoulli variance p(1 - p), among the rest), `mixed-10`
-(90 % exploit, 5 % uncertainty, 5 % random). Ranking uses the calibrated probability with ties (isotonic plateaus)
-broken by the booster's raw score, then at random.
+at random among the rest), `uncertainty-10` (90 % exploit, 10 % nearest the decision boundary among the rest: the
+smallest |p - 0.5|, i.e. the largest Bernoulli variance p(1 - p) of the model's probability), `mixed-10` (90 %
+exploit, 5 % uncertainty, 5 % random). Equal probabilities are ordered by the booster's raw score, then at random.
 
-Scenarios: `none` (the labels as published) and `shift`: a new fraud pattern from the middle of the period (the
+Scenarios: `none` (the labels as published) and `shift`, a new fraud pattern from the middle of the period (the
 Monday of the week of the median lodging date) on: each declaration of one HS chapter × country of origin becomes
 a fraud with probability `--shift-rate` (80 %). The pair is chosen from the data: the lowest first-half fraud rate
 among pairs with at least `--shift-min-share` of the second half's declarations and 100 in the first half (or
@@ -30,13 +31,14 @@ among pairs with at least `--shift-min-share` of the second half's declarations 
 Measured over the weeks after the warm-up, and over the second half alone (where the shift lives): precision of the
 selections and recall (share of the weeks' frauds selected), and both normalised by a perfect selector with the
 same weekly budget (it catches min(frauds, budget) each week). Totals are summed over weeks (caught / perfect
-caught); with equal budgets normalised precision and normalised recall are the same number, shown once ("norm.").
-"norm. wk" is the mean of the weekly ratios. "segment" is the recall of the shifted pair's frauds in the second half
-(in `none`, the same pair's own frauds), where exploit-only goes blind. Goal: norm. ≥ 0.65 under drift for the
-exploration strategies.
+caught); with equal budgets normalised precision and normalised recall are the same number, shown once ("norm.");
+"norm. wk" is the mean of the weekly ratios. "expl. P" is the precision of the exploration picks alone, "segment"
+the recall of the shifted pair's frauds in the second half (in `none`, of the same pair's own frauds): where
+exploit-only goes blind. Goal: norm. ≥ 0.65 under drift for the exploration strategies. Runs go in parallel
+processes (`--workers`, default 2); the wall time is printed.
 
-Run: `.venv/bin/python benchmarks/selection_drift.py [--budget 0.10] [--seeds 1] [--strategies ...]
-[--scenarios none,shift] [--quick] [--workers 2]`
+Run: `.venv/bin/python benchmarks/selection_drift.py [--budget 0.10] [--seeds 1] [--strategies exploit,random-10,
+uncertainty-10,mixed-10] [--scenarios none,shift] [--valid-weeks 0] [--quick] [--weeks N] [--workers 2]`
 """
 
 from __future__ import annotations
@@ -56,7 +58,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -75,7 +76,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "customs-declar
 FILES = ("df_syn_train_eng.csv", "df_syn_valid_eng.csv", "df_syn_test_eng.csv")
 ORG = "org_kcs_drift"
 GOAL = 0.65
-BOUNDARY = 0.5  # the decision boundary of the uncertainty picks (calibrated probability)
+BOUNDARY = 0.5  # the decision boundary of the uncertainty picks, on the model's probability
 
 # strategy -> (share of the budget picked at random, share picked nearest the boundary); the rest is exploit
 STRATEGIES: dict[str, tuple[float, float]] = {
@@ -85,9 +86,8 @@ STRATEGIES: dict[str, tuple[float, float]] = {
     "mixed-10": (0.05, 0.05),
 }
 SCENARIOS = ("none", "shift")
-QUICK_PARAMS: dict[str, Any] = {"learning_rate": 0.1, "num_leaves": 31}
-QUICK_EARLY_STOPPING = 30  # rounds, instead of learning.EARLY_STOPPING, when the quick model has a validation set
-console = Console(width=150)
+QUICK_PARAMS: dict[str, Any] = {"learning_rate": 0.1, "num_leaves": 31}  # over learning.PARAMS, for --quick
+console = Console(width=160)
 
 
 # ---------------------------------------------------------------------------------------------------- selection
@@ -193,7 +193,6 @@ class Setup:
     warmup_weeks: int
     valid_weeks: int
     params: dict[str, Any]  # for learning.fit, over learning.PARAMS
-    quick: bool
 
 
 _SETUP: Setup | None = None
@@ -202,7 +201,6 @@ _PROGRESS: Any = None
 
 def _init_worker(setup: Setup, progress: Any) -> None:
     global _SETUP, _PROGRESS
-    _duckdb_compat()
     _SETUP, _PROGRESS = setup, progress
 
 
@@ -275,6 +273,7 @@ def simulate(strategy: str, scenario: str, seed: int) -> list[dict[str, Any]]:
             scores = model.predict(frame.X)
             picks = select(scores, budget, strategy, rng, tiebreak=model.raw_score(frame.X))
             y, seg = fraud[rows], segment[rows]
+            explore = picks[split_budget(len(picks), strategy)[0] :]
             records.append(
                 {
                     "week": w,
@@ -286,6 +285,8 @@ def simulate(strategy: str, scenario: str, seed: int) -> list[dict[str, Any]]:
                     "perfect": min(int(y.sum()), len(picks)),
                     "segment_frauds": int((y & seg).sum()),
                     "segment_caught": int((y & seg)[picks].sum()),
+                    "explore": len(explore),
+                    "explore_caught": int(y[explore].sum()),
                 }
             )
         revealed[rows[picks]] = True
@@ -298,25 +299,10 @@ def simulate(strategy: str, scenario: str, seed: int) -> list[dict[str, Any]]:
         labelled.append((w, taken))
         if w + 1 >= setup.warmup_weeks:
             train, valid = _split(labelled, valid_weeks=setup.valid_weeks)
-            params = setup.params
-            if setup.quick and len(valid) >= 10 and len(set(valid.y.tolist())) == 2:  # as fit decides
-                params = {**params, "early_stopping_round": QUICK_EARLY_STOPPING}
-            model = learning.fit(train, valid, seed=seed, params=params)
+            model = learning.fit(train, valid, seed=seed, params=setup.params)
         if _PROGRESS is not None:
             _PROGRESS.put((strategy, scenario, seed))
     return records
-
-
-def _duckdb_compat() -> None:
-    """`learning.build_frame` calls `fetchone()` on a DuckDB relation, which DuckDB 2 removed (relations keep no
-    result); give relations that method back when it is missing, as `limit(1).fetchall()`."""
-    if not hasattr(duckdb.DuckDBPyRelation, "fetchone"):
-
-        def fetchone(self: Any) -> tuple[Any, ...] | None:
-            rows = self.limit(1).fetchall()
-            return rows[0] if rows else None
-
-        duckdb.DuckDBPyRelation.fetchone = fetchone  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------------------------------- measures
@@ -325,7 +311,8 @@ def _duckdb_compat() -> None:
 def summarise(records: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     """Totals of weekly records: precision, recall, their perfect values and the normalised score."""
     sums = {k: sum(int(r[k]) for r in records) for k in ("budget", "frauds", "caught", "perfect",
-                                                         "segment_frauds", "segment_caught")}  # fmt: skip
+                                                         "segment_frauds", "segment_caught", "explore",
+                                                         "explore_caught")}  # fmt: skip
     weekly = [r["caught"] / r["perfect"] for r in records if r["perfect"]]
     return {
         **sums,
@@ -337,6 +324,7 @@ def summarise(records: Sequence[Mapping[str, Any]]) -> dict[str, float]:
         "norm": sums["caught"] / sums["perfect"] if sums["perfect"] else float("nan"),
         "norm_weekly": float(np.mean(weekly)) if weekly else float("nan"),
         "segment": sums["segment_caught"] / sums["segment_frauds"] if sums["segment_frauds"] else float("nan"),
+        "explore_precision": sums["explore_caught"] / sums["explore"] if sums["explore"] else float("nan"),
     }
 
 
@@ -411,14 +399,14 @@ def main() -> None:
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--warmup-weeks", type=int, default=4, help="weeks controlled at random before a model")
-    parser.add_argument("--valid-weeks", type=int, default=4, help="recent weeks' labels for early stopping")
+    parser.add_argument(
+        "--valid-weeks", type=int, default=0, help="recent weeks' labels for early stopping and calibration (0: none)"
+    )
     parser.add_argument("--shift-rate", type=float, default=0.8)
     parser.add_argument("--shift-min-share", type=float, default=0.0075, help="of the second half's declarations")
     parser.add_argument("--shift-pair", help="CHAPTER:ORIGIN instead of the chosen pair, e.g. 20:CN")
     parser.add_argument("--weeks", type=int, default=0, help="only the first N weeks (0: all)")
-    parser.add_argument(
-        "--quick", action="store_true", help=f"cheaper boosting: {QUICK_PARAMS}, early stopping after {QUICK_EARLY_STOPPING} rounds",
-    )
+    parser.add_argument("--quick", action="store_true", help=f"cheaper boosting: {QUICK_PARAMS}")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="runs in parallel")
     args = parser.parse_args()
     strategies = _csv(args.strategies, list(STRATEGIES), "strategy")
@@ -426,20 +414,19 @@ def main() -> None:
     if not DATA.is_dir():
         sys.exit(f"the public KCS set is not at {DATA.name} beside the repository (../shared/data/...)")
     began = time.perf_counter()
-    _duckdb_compat()
     with tempfile.TemporaryDirectory() as tmp, console.status("loading the public set into a scratch store"):
         raw = load(Path(tmp))
         truth = base_truth(raw)
     lodged_at = truth["lodged_at"]
     week_start = lodged_at.dt.normalize() - pd.to_timedelta(lodged_at.dt.day_of_week, unit="D")
     weeks_ts = sorted(week_start.unique())
+    middle = monday(truth["lodged_at"].sort_values().iloc[len(truth) // 2])
+    second_half = int(np.searchsorted(np.array([ts.value for ts in weeks_ts]), middle.value))
     if args.weeks:
         weeks_ts = weeks_ts[: args.weeks]
     week_index = {ts: i for i, ts in enumerate(weeks_ts)}
     week_of = week_start.map(week_index).fillna(-1).to_numpy(dtype=np.int64)
     weeks = [ts.to_pydatetime() for ts in weeks_ts] + [(weeks_ts[-1] + pd.Timedelta(days=7)).to_pydatetime()]
-    middle = monday(truth["lodged_at"].sort_values().iloc[len(truth) // 2])
-    second_half = int(np.searchsorted(np.array([ts.value for ts in weeks_ts]), middle.value))
     if args.shift_pair:
         chapter, origin = args.shift_pair.split(":")
         first = truth["lodged_at"] < middle
@@ -451,15 +438,23 @@ def main() -> None:
     for seed in range(args.seeds):
         for scenario in scenarios:
             rng = np.random.default_rng([seed, 2])
-            shifted = inject_shift(truth, chapter=chapter, origin=origin, start=middle,
-                                   rate=args.shift_rate if scenario == "shift" else 0.0, rng=rng)  # fmt: skip
-            truths[(scenario, seed)] = shifted
+            truths[(scenario, seed)] = inject_shift(truth, chapter=chapter, origin=origin, start=middle,
+                                                    rate=args.shift_rate if scenario == "shift" else 0.0,
+                                                    rng=rng)  # fmt: skip
     base_rate = float(truth.loc[truth["lodged_at"] < middle, "fraud"].mean())
     shifted = truths[("shift", 0)] if "shift" in scenarios else None
     console.print(
-        f"{len(truth):,} declarations in {len(weeks_ts)} weeks ({weeks_ts[0]:%Y-%m-%d}..{weeks[-1]:%Y-%m-%d}); "
-        f"fraud rate {truth['fraud'].mean():.1%}. Warm-up: the first {args.warmup_weeks} weeks controlled at random "
-        f"({args.budget:.0%} of each week's declarations, labels revealed), then the model selects."
+        f"{len(truth):,} declarations in {len(weeks_ts)} weeks "
+        f"({weeks[0]:%Y-%m-%d}..{weeks[-1] - pd.Timedelta(days=1):%Y-%m-%d}); "
+        f"fraud rate {truth['fraud'].mean():.1%}. Warm-up: the first {args.warmup_weeks} weeks "
+        f"({weeks[0]:%Y-%m-%d}..{weeks[min(args.warmup_weeks, len(weeks) - 1)] - pd.Timedelta(days=1):%Y-%m-%d}) "
+        f"controlled at random ({args.budget:.0%} of each week's declarations, labels revealed), then the model "
+        f"selects {args.budget:.0%} a week and is retrained weekly on every revealed label"
+        + (
+            f" (last {args.valid_weeks} weeks' labels for early stopping and calibration)."
+            if args.valid_weeks
+            else " (nothing held out: 300 rounds, uncalibrated)."
+        )
     )
     console.print(
         f"Second half from {middle:%Y-%m-%d} (week {second_half + 1}). Shift: HS chapter {chapter} × origin "
@@ -477,7 +472,7 @@ def main() -> None:
     params["num_threads"] = max(1, (os.cpu_count() or 1) // workers)  # no oversubscription of the cores
     setup = Setup(
         raw=raw, weeks=weeks, week_of=week_of, truths=truths, second_half=second_half, budget=args.budget,
-        warmup_weeks=args.warmup_weeks, valid_weeks=args.valid_weeks, params=params, quick=args.quick,
+        warmup_weeks=args.warmup_weeks, valid_weeks=args.valid_weeks, params=params,
     )  # fmt: skip
     runs = [(st, sc, seed) for seed in range(args.seeds) for sc in scenarios for st in strategies]
     results: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
@@ -485,13 +480,19 @@ def main() -> None:
     progress_queue = context.Queue()
     with (
         Progress(
-            TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} weeks"),
-            TimeElapsedColumn(), console=console, transient=True,
-        ) as progress,  # fmt: skip
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} weeks"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress,
         ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_init_worker,
+            max_workers=workers,
+            mp_context=context,
+            initializer=_init_worker,
             initargs=(setup, progress_queue),
-        ) as pool,  # fmt: skip
+        ) as pool,
     ):
         tasks = {run: progress.add_task(f"{run[0]:<15} {run[1]:<6} seed {run[2]}", total=len(weeks_ts)) for run in runs}
         futures: dict[Future, tuple[str, str, int]] = {pool.submit(simulate, *run): run for run in runs}
@@ -520,7 +521,7 @@ def report(
     )
     table = Table(title=title)
     columns = ("scenario", "strategy", "weeks", "selected", "frauds", "caught", "precision", "recall",
-               "perfect P", "perfect R", "norm.", "norm. wk", "segment")  # fmt: skip
+               "perfect P", "perfect R", "norm.", "norm. wk", "expl. P", "segment")  # fmt: skip
     for column in columns:
         table.add_column(column, justify="left" if column in ("scenario", "strategy", "weeks") else "right")
     norms: dict[tuple[str, str, str], list[float]] = {}
@@ -537,14 +538,15 @@ def report(
                     f"{np.mean([s['frauds'] for s in sums]):,.0f}", f"{np.mean([s['caught'] for s in sums]):,.0f}",
                     *(_fmt([s[k] for s in sums]) for k in ("precision", "recall", "perfect_precision",
                                                            "perfect_recall", "norm", "norm_weekly")),
+                    _fmt([s["explore_precision"] for s in sums]) if STRATEGIES[strategy] != (0.0, 0.0) else "",
                     _fmt([s["segment"] for s in sums]) if period == "second" else "",
                 )  # fmt: skip
             table.add_section()
     console.print(table)
     console.print(
         "norm. = caught / what a perfect selector with the same weekly budgets catches (= normalised precision = "
-        "normalised recall); norm. wk = mean of the weekly ratios; segment = share of the shifted pair's "
-        "second-half frauds selected."
+        "normalised recall); norm. wk = mean of the weekly ratios; expl. P = precision of the exploration picks; "
+        "segment = share of the shifted pair's second-half frauds selected (in none: the pair's own frauds)."
     )
     drift = "shift" if "shift" in scenarios else None
     explorers = [s for s in strategies if s != "exploit"]
