@@ -6,7 +6,7 @@ The names are invented; the kinds, countries and roles are those the platform se
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -247,6 +247,7 @@ def _load_targeting(session: Session, users: dict[str, User]) -> None:
     from sqlalchemy import func
 
     from portguard.controls.models import ControlResult
+    from portguard.core.clock import midnight
     from portguard.declarations.models import Declaration
     from portguard.risk import targeting
 
@@ -268,7 +269,7 @@ def _load_targeting(session: Session, users: dict[str, User]) -> None:
         .order_by(func.count().desc(), Declaration.office)
         .limit(1)
     ).one()
-    start = datetime.fromisoformat(str(day)[:10]).replace(tzinfo=UTC)
+    start = midnight(date.fromisoformat(str(day)[:10]))  # SQLite gives text, PostgreSQL a date
     with _console.status(f"selecting the controls of {office} on {start.date()}"):
         targeting.set_exploration(session, actor=actor, office=office, share=0.34)
         targeting.select(session, actor=actor, day=start, office=office, capacity=max(6, n // 2), seed=7)

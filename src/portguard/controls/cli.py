@@ -17,21 +17,14 @@ from portguard.controls import service
 from portguard.controls.models import ControlKind, ControlOrderIn, ControlResultIn, Outcome, ReasonKind
 from portguard.core.console import console, emit
 from portguard.core.db import from_settings
-from portguard.core.errors import InvalidInput, NotFound
-from portguard.core.policy import Handling, LegalRegime, Principal
+from portguard.core.errors import InvalidInput
+from portguard.core.policy import Handling, LegalRegime
 from portguard.declarations import service as declarations
 from portguard.sharing import service as sharing
 
 app = typer.Typer(help="Control orders and results (the feedback loop of targeting).", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 AsOpt = Annotated[str, typer.Option("--as", help="Username of the officer acting")]
-
-
-def _principal(session: Any, username: str) -> Principal:
-    principal = sharing.load_principal(session, user_id=sharing.find_user_id(session, username=username))
-    if principal is None:
-        raise NotFound(f"user {username!r} cannot act (disabled?)")
-    return principal
 
 
 def _row(item: Any) -> dict[str, Any]:
@@ -61,7 +54,7 @@ def order(
 ) -> None:
     """Order a documentary check, a scan or a physical inspection."""
     with from_settings().session() as session:
-        actor = _principal(session, as_user)
+        actor = sharing.principal_for(session, username=as_user)
         decl = declarations.find_declaration(session, actor=actor, ref=declaration)
         data = _validated(
             ControlOrderIn,
@@ -99,7 +92,7 @@ def record(
 ) -> None:
     """Record the result of a control: what was found, how much, how it was hidden."""
     with from_settings().session() as session:
-        actor = _principal(session, as_user)
+        actor = sharing.principal_for(session, username=as_user)
         decl = declarations.find_declaration(session, actor=actor, ref=declaration)
         data = _validated(
             ControlResultIn,
@@ -132,7 +125,7 @@ def list_controls(
 ) -> None:
     """The control orders and results of a declaration that the user may see."""
     with from_settings().session() as session:
-        actor = _principal(session, as_user)
+        actor = sharing.principal_for(session, username=as_user)
         decl = declarations.find_declaration(session, actor=actor, ref=declaration)
         orders = [_row(o) for o in service.orders_for(session, actor=actor, declaration_id=decl.id)]
         results = [_row(r) for r in service.results_for(session, actor=actor, declaration_id=decl.id)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 _offset_seconds = 0.0
 
@@ -18,6 +18,13 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def midnight(value: date) -> datetime:
+    """00:00 UTC of the (UTC) day of `value`, a date or a datetime."""
+    if isinstance(value, datetime):
+        value = as_utc(value).date()
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
 
 
 def advance(seconds: float) -> None:

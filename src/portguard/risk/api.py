@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.orm import Session
 
+from portguard.core.clock import midnight
 from portguard.core.deps import DbSession, Justification, require
 from portguard.core.errors import PROBLEM_RESPONSES, InvalidInput, NotFound, PortGuardError
 from portguard.core.pages import render, templates
@@ -252,10 +253,6 @@ def _save(session: Session, principal: Principal, text: str) -> tuple[RuleSet, l
     return service.save_rule_set(session, actor=principal, doc=doc, sharing_group_id=group_id)
 
 
-def _day(value: date) -> datetime:
-    return datetime(value.year, value.month, value.day, tzinfo=UTC)
-
-
 def _check(when: str, watch_lists: list[str]) -> dict[str, Any]:
     try:
         tree = expr.parse(when, watch_lists=frozenset(watch_lists))
@@ -350,7 +347,7 @@ def backtest_rule_set(session: DbSession, principal: Writer, rule_set_id: str, d
     """Run the set's current rules over the declarations lodged in [from, to) that you may see and measure them
     against the control results; the backtest is kept on record, so that this version can be published."""
     return service.backtest(
-        session, actor=principal, rule_set_id=rule_set_id, start=_day(data.start), end=_day(data.end)
+        session, actor=principal, rule_set_id=rule_set_id, start=midnight(data.start), end=midnight(data.end)
     )
 
 
@@ -561,7 +558,7 @@ def rule_set_backtest(
         error = "'To' must be after 'From'."
     else:
         record = service.backtest(
-            session, actor=principal, rule_set_id=rule_set_id, start=_day(data.start), end=_day(data.end)
+            session, actor=principal, rule_set_id=rule_set_id, start=midnight(data.start), end=midnight(data.end)
         )
         message = f"Backtest over {record.declarations:,} declarations recorded."
     rule_set = service.get_rule_set(session, actor=principal, rule_set_id=rule_set_id)

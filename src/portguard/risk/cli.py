@@ -252,15 +252,6 @@ def _progress_bar() -> Any:
     )  # fmt: skip
 
 
-def _principal(session: Any, username: str) -> Any:
-    from portguard.core.errors import NotFound
-
-    principal = sharing.load_principal(session, user_id=sharing.find_user_id(session, username=username))
-    if principal is None:
-        raise NotFound(f"user {username!r} cannot act (disabled?)")
-    return principal
-
-
 def _pct(value: Any) -> str:
     return "–" if value is None else f"{100 * value:.1f} %"
 
@@ -416,7 +407,7 @@ def select_command(
     from portguard.risk import targeting
 
     with from_settings().session() as session:
-        actor = _principal(session, as_user)
+        actor = sharing.principal_for(session, username=as_user)
         with console.status(f"scoring {office} on {day}"):
             run = targeting.select(
                 session, actor=actor, day=_day(day), office=office, capacity=capacity, exploration=exploration

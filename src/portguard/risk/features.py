@@ -118,8 +118,8 @@ class Raw:
         """The control results recorded before `cutoff` (all when None)."""
         if cutoff is None:
             return self.results
-        recorded = _typed(self.results, RESULT_TYPES).column("recorded_at")
-        return _typed(self.results, RESULT_TYPES).filter(pc.less(recorded, pa.scalar(cutoff, TS)))
+        results = _typed(self.results, RESULT_TYPES)
+        return results.filter(pc.less(results.column("recorded_at"), pa.scalar(cutoff, TS)))
 
 
 def read_raw(

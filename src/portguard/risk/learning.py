@@ -113,6 +113,7 @@ class Frame:
     y: np.ndarray  # 1 irregularity or seizure, 0 no finding; meaningful where controlled
     critical: np.ndarray  # bool: a seizure or a critical finding
     rule_ids: list[list[str]] = field(default_factory=list)  # the published rules each declaration hits
+    lanes: list[str | None] = field(default_factory=list)  # the most demanding lane of those hits (engine's)
     medians: dict[str, float] = field(default_factory=dict)  # "hs6|currency" -> median value per kg used
 
     def __len__(self) -> int:
@@ -130,6 +131,7 @@ class Frame:
             y=self.y[idx],
             critical=self.critical[idx],
             rule_ids=[self.rule_ids[i] for i in idx] if self.rule_ids else [],
+            lanes=[self.lanes[i] for i in idx] if self.lanes else [],
             medians=self.medians,
         )
 
@@ -274,8 +276,10 @@ def build_frame(
         frame.X["rule_score"] = [float(scores[i]["score"]) if i in scores else 0.0 for i in frame.ids]
         frame.X["rule_hits"] = [float(len(scores[i]["rules"])) if i in scores else 0.0 for i in frame.ids]
         frame.rule_ids = [list(scores[i]["rules"]) if i in scores else [] for i in frame.ids]
+        frame.lanes = [scores[i]["lane"] if i in scores else None for i in frame.ids]
     else:
         frame.rule_ids = [[] for _ in frame.ids]
+        frame.lanes = [None for _ in frame.ids]
     return frame
 
 

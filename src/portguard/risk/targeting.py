@@ -39,7 +39,7 @@ from portguard.controls import service as controls
 from portguard.controls.models import ControlKind, ControlOrder, ControlOrderIn, ReasonKind
 from portguard.core import audit
 from portguard.core.audit import AuditAction
-from portguard.core.clock import as_utc, utcnow
+from portguard.core.clock import as_utc, midnight, utcnow
 from portguard.core.errors import InvalidInput, NotFound
 from portguard.core.ids import new_id
 from portguard.core.policy import Action, Principal, can, require_permission, visible_filter
@@ -170,10 +170,12 @@ def list_models(session: Session, *, actor: Principal) -> list[TargetingModel]:
 
 
 def get_model(session: Session, *, actor: Principal | None, model_id: str) -> TargetingModel:
-    """One model, or NotFound when it does not exist or the actor may not read it."""
+    """One model, or NotFound when it does not exist or the actor may not read it; audited."""
     record = session.get(TargetingModel, model_id)
-    if record is None or (actor is not None and not can(actor, Action.READ, record, justification="targeting")):
+    if record is None:
         raise NotFound(f"no model {model_id}")
+    if actor is not None:
+        audit.consult_one(session, actor=actor, record=record, object_type="model", justification="targeting")
     return record
 
 
@@ -204,6 +206,11 @@ class Scored:
     model: TargetingModel | None
     loaded: learning.Model | None = None
 
+    def take(self, mask: np.ndarray) -> Scored:
+        """The declarations where `mask` is true."""
+        probability = None if self.probability is None else self.probability[mask]
+        return Scored(self.frame.take(mask), probability, self.lanes, self.model, self.loaded)
+
 
 def score_period(
     session: Session,
@@ -233,13 +240,7 @@ def score_period(
     if office is not None:
         frame = frame.take(frame.office == office)
     probability = loaded.predict(frame.X) if loaded is not None and len(frame) else None
-    lanes: dict[str, str] = {}
-    if rules and len(frame):
-        ranks = {rule.rule_id: engine.LANES[rule.lane] for rule in rules}
-        names = {v: k for k, v in engine.LANES.items()}
-        for decl_id, hit in zip(frame.ids, frame.rule_ids, strict=True):
-            if hit:
-                lanes[decl_id] = names[max(ranks[r] for r in hit)]
+    lanes = {decl_id: lane for decl_id, lane in zip(frame.ids, frame.lanes, strict=True) if lane}
     return Scored(frame, probability, lanes, record, loaded)
 
 
@@ -423,7 +424,7 @@ def select(
     require_permission(actor, "model:read")
     if capacity < 1 or capacity > 10_000:
         raise InvalidInput("capacity is between 1 and 10,000 controls a day", field="capacity")
-    start = as_utc(day).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = midnight(day)
     share = exploration if exploration is not None else exploration_share(session, org_id=actor.org_id, office=office)
     if not 0.0 <= share <= 0.5:
         raise InvalidInput("the exploration share is between 0 and 0.5", field="exploration")
@@ -437,12 +438,7 @@ def select(
         ).all()
     ) if scored.frame.ids else set()  # fmt: skip
     if ordered:
-        scored = Scored(
-            scored.frame.take(np.array([i not in ordered for i in scored.frame.ids])),
-            None if scored.probability is None
-            else scored.probability[np.array([i not in ordered for i in scored.frame.ids])],
-            scored.lanes, scored.model, scored.loaded,
-        )  # fmt: skip
+        scored = scored.take(np.array([i not in ordered for i in scored.frame.ids]))
     # Random picks must not be predictable by whoever knows the algorithm: the system's entropy, unless a test
     # asks for a seed. What was picked is kept in the run and the audit chain either way.
     rng = random.Random(seed) if seed is not None else secrets.SystemRandom()  # noqa: S311 - seeded only in tests
@@ -503,10 +499,11 @@ def latest_run(session: Session, *, actor: Principal, office: str | None = None)
 
 
 def get_run(session: Session, *, actor: Principal, run_id: str) -> SelectionRun:
-    """One selection run, or NotFound."""
+    """One selection run, or NotFound (also when the actor may not read it); audited."""
     run = session.get(SelectionRun, run_id)
-    if run is None or not can(actor, Action.READ, run, justification="selection"):
+    if run is None:
         raise NotFound(f"no selection run {run_id}")
+    audit.consult_one(session, actor=actor, record=run, object_type="selection run", justification="selection")
     return run
 
 

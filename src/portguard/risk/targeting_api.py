@@ -8,13 +8,14 @@ training `model:write`; selecting makes control orders, so it needs `control:wri
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from portguard.core.clock import midnight
 from portguard.core.deps import DbSession, require
 from portguard.core.errors import PROBLEM_RESPONSES, InvalidInput
 from portguard.core.pages import render
@@ -101,10 +102,6 @@ def _run_out(run: SelectionRun) -> dict[str, Any]:
     return {c: getattr(run, c) for c in SelectionOut.model_fields}
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
 # ---------------------------------------------------------------- JSON
 
 
@@ -124,7 +121,7 @@ def get_model(session: DbSession, principal: ModelReader, model_id: str) -> Any:
 def train_model(session: DbSession, principal: ModelWriter, data: TrainIn) -> Any:
     """Train on your organisation's control results lodged in [from, to); it becomes your active model."""
     record = targeting.train(
-        session, actor=principal, start=_midnight(data.start), end=_midnight(data.end), name=data.name
+        session, actor=principal, start=midnight(data.start), end=midnight(data.end), name=data.name
     )
     return _model_out(record)
 
@@ -150,7 +147,7 @@ def run_selection(
     run = targeting.select(
         session,
         actor=principal,
-        day=_midnight(data.date),
+        day=midnight(data.date),
         office=data.office,
         capacity=data.capacity,
         exploration=data.exploration,
@@ -219,7 +216,7 @@ def models_train(
     """Train from the models page; back to it with the new model shown."""
     if end <= start:
         raise InvalidInput("'To' must be after 'From'.", field="to")
-    targeting.train(session, actor=principal, start=_midnight(start), end=_midnight(end))
+    targeting.train(session, actor=principal, start=midnight(start), end=midnight(end))
     return Response(status_code=303, headers={"Location": "/models"})
 
 
@@ -274,6 +271,6 @@ def selection_run(
 ) -> Response:
     """Run the selection from the page; shows the new queue. An empty exploration field: the office's share."""
     run = targeting.select(
-        session, actor=principal, day=_midnight(day), office=office, capacity=capacity, exploration=exploration
+        session, actor=principal, day=midnight(day), office=office, capacity=capacity, exploration=exploration
     )
     return Response(status_code=303, headers={"Location": f"/selection?run={run.id}"})

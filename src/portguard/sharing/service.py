@@ -333,6 +333,14 @@ def find_user_id(session: Session, *, username: str) -> str:
     return user_id
 
 
+def principal_for(session: Session, *, username: str) -> Principal:
+    """The principal of the user with this username (CLI commands acting as a person), or NotFound."""
+    principal = load_principal(session, user_id=find_user_id(session, username=username))
+    if principal is None:
+        raise NotFound(f"user {username!r} cannot act (disabled?)")
+    return principal
+
+
 # ---------------------------------------------------------------- audit review
 
 
