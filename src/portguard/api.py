@@ -28,6 +28,7 @@ from portguard.declarations import api as declarations_api
 from portguard.risk import api as risk_api
 from portguard.risk import targeting_api
 from portguard.sharing import api as sharing_api
+from portguard.tracking import api as tracking_api
 from portguard.web import pages as web_pages
 
 log = logging.getLogger("portguard")
@@ -139,5 +140,7 @@ def create_app(*, settings: Settings | None = None, db: Database | None = None) 
     app.include_router(targeting_api.router)
     app.include_router(targeting_api.pages)
     app.include_router(controls_api.router)
+    app.include_router(tracking_api.router)
+    app.include_router(tracking_api.pages)
     app.include_router(jobs.router)
     return app

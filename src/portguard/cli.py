@@ -14,6 +14,7 @@ from portguard.core.errors import PortGuardError
 from portguard.declarations import cli as declarations_cli
 from portguard.risk import cli as risk_cli
 from portguard.sharing import cli as sharing_cli
+from portguard.tracking import cli as tracking_cli
 
 app = typer.Typer(
     help="PortGuard: targeting, container security and sharing for European ports.",
@@ -31,6 +32,7 @@ app.add_typer(controls_cli.app, name="controls")
 app.add_typer(risk_cli.app, name="rules")
 app.add_typer(risk_cli.model_app, name="model")
 app.command("select")(risk_cli.select_command)
+app.add_typer(tracking_cli.app, name="tracking")
 
 
 @db_app.command("upgrade")

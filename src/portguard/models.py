@@ -10,4 +10,5 @@ def load_all() -> None:
     import portguard.core.policy
     import portguard.declarations.models
     import portguard.risk.models
-    import portguard.sharing.models  # noqa: F401
+    import portguard.sharing.models
+    import portguard.tracking.models  # noqa: F401

@@ -85,8 +85,14 @@ def test_me_reports_roles_and_permissions(client, db, make_user):
         "control:read",
         "control:write",
         "declaration:read",
+        "event:read",
+        "event:write",
         "model:read",
         "note:read",
+        "port_alert:ack",
+        "port_alert:read",
+        "release:customs",
+        "release:read",
         "rule:read",
     ]
 

@@ -24,7 +24,17 @@ def test_login_page_refuses_a_wrong_password(page, live_server):
 
 def test_customs_analyst_sees_notes_but_no_admin(page, live_server):
     sign_in(page, live_server, "nl.analyst")
-    assert _nav(page) == ["/", "/declarations", "/ingests", "/rules", "/selection", "/models", "/notes"]
+    assert _nav(page) == [
+        "/",
+        "/declarations",
+        "/ingests",
+        "/rules",
+        "/selection",
+        "/models",
+        "/port-alerts",
+        "/containers",
+        "/notes",
+    ]
     page.click("nav >> text=Notes")
     rows = page.locator("table.grid tbody tr")
     titles = rows.locator("strong").all_inner_texts()

@@ -35,6 +35,8 @@ NAV: list[NavItem] = [
     NavItem("Rules", "/rules", "rule:read"),
     NavItem("Selection", "/selection", "control:write"),
     NavItem("Models", "/models", "model:read"),
+    NavItem("Port alerts", "/port-alerts", "port_alert:read"),
+    NavItem("Containers", "/containers", "event:read"),
     NavItem("Notes", "/notes", "note:read"),
     NavItem("Organisations & users", "/admin", "user:read"),
     NavItem("Audit", "/audit", "audit:read"),

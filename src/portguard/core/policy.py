@@ -102,16 +102,49 @@ ROLES: dict[Role, tuple[frozenset[str], frozenset[OrgKind]]] = {
                 "rule:write",
                 "model:read",
                 "model:write",
+                "event:read",
+                "event:write",
+                "port_alert:read",
+                "port_alert:ack",
+                "release:read",
+                "release:customs",
             }
         ),
         frozenset({OrgKind.CUSTOMS_AUTHORITY, OrgKind.EU_AGENCY, OrgKind.THIRD_COUNTRY_PARTNER}),
     ),
     Role.INSPECTION_OFFICER: (
-        frozenset({"note:read", "declaration:read", "control:read", "control:write", "rule:read", "model:read"}),
+        frozenset(
+            {
+                "note:read",
+                "declaration:read",
+                "control:read",
+                "control:write",
+                "rule:read",
+                "model:read",
+                "event:read",
+                "event:write",
+                "port_alert:read",
+                "port_alert:ack",
+                "release:read",
+                "release:customs",
+            }
+        ),
         frozenset({OrgKind.CUSTOMS_AUTHORITY}),
     ),
     Role.PORT_SECURITY: (
-        frozenset({"note:read", "note:write"}),
+        frozenset(
+            {
+                "note:read",
+                "note:write",
+                "event:read",
+                "event:write",
+                "port_alert:read",
+                "port_alert:write",
+                "port_alert:ack",
+                "release:read",
+                "release:write",
+            }
+        ),
         frozenset(
             {
                 OrgKind.PORT_AUTHORITY,
@@ -123,7 +156,18 @@ ROLES: dict[Role, tuple[frozenset[str], frozenset[OrgKind]]] = {
         ),
     ),
     Role.POLICE_ANALYST: (
-        frozenset({"note:read", "note:write", "declaration:read", "control:read"}),
+        frozenset(
+            {
+                "note:read",
+                "note:write",
+                "declaration:read",
+                "control:read",
+                "event:read",
+                "port_alert:read",
+                "port_alert:ack",
+                "release:read",
+            }
+        ),
         frozenset({OrgKind.POLICE, OrgKind.EU_AGENCY}),
     ),
     Role.ALERT_FOCAL_POINT: (

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
         default=Path("../shared/data"), description="Public data sets the demo loads when present (KCS, ...)."
     )
     page_size_max: int = 500
+    mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker the tracking listener subscribes to.")
+    mqtt_port: int = Field(default=1883, description="Its port.")
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
 
     @property
     def effective_database_url(self) -> str:
