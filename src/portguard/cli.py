@@ -12,6 +12,7 @@ from portguard.controls import cli as controls_cli
 from portguard.core.console import console, err_console
 from portguard.core.errors import PortGuardError
 from portguard.declarations import cli as declarations_cli
+from portguard.release import cli as release_cli
 from portguard.risk import cli as risk_cli
 from portguard.sharing import cli as sharing_cli
 from portguard.tracking import cli as tracking_cli
@@ -33,6 +34,7 @@ app.add_typer(risk_cli.app, name="rules")
 app.add_typer(risk_cli.model_app, name="model")
 app.command("select")(risk_cli.select_command)
 app.add_typer(tracking_cli.app, name="tracking")
+app.add_typer(release_cli.app, name="release")
 
 
 @db_app.command("upgrade")

@@ -29,6 +29,7 @@ ORGS = [
     ("terminal", "Delta Container Terminal", OrgKind.TERMINAL_OPERATOR, "NL"),
     ("line", "Northsea Shipping Line", OrgKind.SHIPPING_LINE, "DK"),
     ("haulier", "Polder Haulage", OrgKind.HAULIER, "NL"),
+    ("forwarder", "Maas Forwarding", OrgKind.FORWARDER, "NL"),
     ("eu-agency", "EU Drugs Agency (demo)", OrgKind.EU_AGENCY, "PT"),
     ("kcs", "Korea Customs Service (public data set)", OrgKind.THIRD_COUNTRY_PARTNER, "KR"),
 ]
@@ -45,6 +46,7 @@ USERS = [
     ("terminal.security", "Gert Mulder", "terminal", [Role.PORT_SECURITY]),
     ("line.security", "Hanne Nielsen", "line", [Role.PORT_SECURITY]),
     ("haulier.security", "Ivo de Boer", "haulier", [Role.PORT_SECURITY]),
+    ("forwarder.security", "Jan Kok", "forwarder", [Role.PORT_SECURITY]),
     ("eu.analyst", "Joana Silva", "eu-agency", [Role.POLICE_ANALYST, Role.ALERT_FOCAL_POINT]),
 ]
 
@@ -78,7 +80,7 @@ def load(session: Session, *, shared_data_dir: Path | None = None) -> bool:
         data=GroupIn(
             name="Rotterdam port community",
             description="Public and private partners of the Rotterdam port",
-            org_ids=[org_ids[k] for k in ("nl-customs", "police", "terminal", "line", "haulier")],
+            org_ids=[org_ids[k] for k in ("nl-customs", "police", "terminal", "line", "haulier", "forwarder")],
         ),
     )
     users = {}
@@ -166,7 +168,34 @@ def load(session: Session, *, shared_data_dir: Path | None = None) -> bool:
         _load_public_kcs(session, org_ids["kcs"], research.id, shared_data_dir)
     _load_rules(session, users, alliance.id)
     _load_targeting(session, users)
+    partners = service.create_group(
+        session,
+        actor=None,
+        data=GroupIn(
+            name="Delta terminal security partners",
+            description="Who receives the Delta terminal's port alerts: customs and the seaport police",
+            org_ids=[org_ids[k] for k in ("terminal", "nl-customs", "police")],
+        ),
+    )
+    _load_port_day(session, users, partners.id)
     return True
+
+
+def _load_port_day(session: Session, users: dict[str, User], group_id: str) -> None:
+    """A simulated day at the Delta terminal (600 containers, 2 % of them with each modus operandi injected), sent
+    by the terminal's security officer; its alerts go AMBER to the terminal's security partners."""
+    from portguard.tracking import service as tracking
+    from portguard.tracking import simulator
+    from portguard.tracking.models import AlertSharing
+
+    actor = service.load_principal(session, user_id=users["terminal.security"].id)
+    assert actor is not None
+    sim = simulator.simulate(containers=600, seed=11, rates=dict.fromkeys(simulator.MODI, 0.02))
+    sharing = AlertSharing(handling=Handling.AMBER, sharing_group_id=group_id)
+    for start in range(0, len(sim.events), 2000):
+        tracking.record_events(
+            session, actor=actor, events=sim.events[start : start + 2000], source="demo", sharing=sharing
+        )
 
 
 def _load_declarations(session: Session, users: dict[str, User]) -> None:

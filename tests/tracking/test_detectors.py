@@ -71,8 +71,8 @@ def test_hotel_container_heavy_while_empty_or_opened_while_empty():
         dcsa("LOC", 5, spot="E1"),
     ]
     assert findings([*arrive, dcsa("SCAN", 10, weight=2300)]) == []
-    assert detectors_fired([*arrive, dcsa("SCAN", 10, weight=2950)]) == {"hotel"}
-    assert detectors_fired([*arrive, dcsa("DRO", 60), dcsa("DRC", 75)]) == {"hotel"}
+    assert detectors_fired([*arrive, dcsa("SCAN", 10, weight=3250)]) == {"hotel"}
+    assert detectors_fired([*arrive, dcsa("DRO", 200), dcsa("DRC", 215)]) == {"hotel"}
 
 
 def test_unplanned_yard_move_and_abnormal_dwell():

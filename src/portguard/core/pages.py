@@ -37,6 +37,7 @@ NAV: list[NavItem] = [
     NavItem("Models", "/models", "model:read"),
     NavItem("Port alerts", "/port-alerts", "port_alert:read"),
     NavItem("Containers", "/containers", "event:read"),
+    NavItem("Release", "/release", "release:read"),
     NavItem("Notes", "/notes", "note:read"),
     NavItem("Organisations & users", "/admin", "user:read"),
     NavItem("Audit", "/audit", "audit:read"),

@@ -125,7 +125,17 @@ def post_events(
     if result.rejected and not (result.accepted or result.replaced or result.retracted or result.duplicates):
         session.commit()  # keep the rejected events (and the audit entry) although the answer is an error
         payload = IngestOut.model_validate(answer).model_dump(mode="json")
-        return JSONResponse(status_code=422, content={"title": "no event could be processed", **payload})
+        return JSONResponse(
+            status_code=422,
+            media_type="application/problem+json",
+            content={
+                "type": "https://portguard.eu/problems/invalid-input",
+                "title": "no event could be processed",
+                "status": 422,
+                "detail": f"all {len(result.rejected)} events were rejected; see feedbackElements",
+                **payload,
+            },
+        )
     return answer
 
 
@@ -162,6 +172,7 @@ def get_alerts(
 
 @router.get("/alerts/{alert_id}", response_model=AlertOut, summary="One port alert")
 def get_alert(session: DbSession, principal: AlertReader, alert_id: str, justification: Justification) -> Any:
+    """One alert you may see (the consultation is audited)."""
     return service.get_alert(session, actor=principal, alert_id=alert_id, justification=justification)
 
 

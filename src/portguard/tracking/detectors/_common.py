@@ -28,7 +28,8 @@ def seal_set(ev: Ev) -> frozenset[str] | None:
     """The event's seal numbers without punctuation or case ('ML-123456' is 'ML123456'); None when not stated."""
     if not ev.seals:
         return None
-    return frozenset(_NOT_ALNUM.sub("", s.upper()) for s in ev.seals)
+    # sorted characters: a clerk swapping two digits writes the same seal
+    return frozenset("".join(sorted(_NOT_ALNUM.sub("", s.upper()))) for s in ev.seals)
 
 
 def laden_import(events: list[Ev]) -> bool:

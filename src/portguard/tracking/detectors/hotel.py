@@ -16,7 +16,8 @@ TRIGGERS = ANY  # an unclosed door or a stay grows with every later event
 
 @dataclass(frozen=True)
 class Params:
-    margin_kg: float = 150.0  # above the heaviest empty box of its type
+    margin_kg: float = 400.0  # above the heaviest empty box of its type (dunnage left inside weighs less)
+    survey_s: float = 3600.0  # empties are opened for the survey at gate-in
     reefer_extra_kg: float = 900.0
     min_open_s: float = 60.0
     legit_window_s: float = 3 * 3600.0
@@ -47,7 +48,8 @@ def check(tl: Timeline, p: Params) -> Iterator[Finding]:
         elif e.code == "DRO" and empty_at(events, e.t) is True:
             close = next((c for c in events[i + 1 :] if c.code == "DRC"), None)
             end = close.t if close is not None else events[-1].t
-            if end - e.t < p.min_open_s or any(abs(w - e.t) <= p.legit_window_s for w in work):
+            surveyed = any(g.code == "GTIN" and 0 <= e.t - g.t <= p.survey_s for g in events)
+            if surveyed or end - e.t < p.min_open_s or any(abs(w - e.t) <= p.legit_window_s for w in work):
                 continue
             yield Finding(
                 NAME,

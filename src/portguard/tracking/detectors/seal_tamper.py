@@ -31,7 +31,7 @@ def check(tl: Timeline, p: Params) -> Iterator[Finding]:
         seals = seal_set(e)
         if seals is None:
             continue
-        if last is not None and seals != last and last_ev is not None:
+        if last is not None and seals - last and last - seals and last_ev is not None:
             yield Finding(
                 NAME,
                 tl.container,
