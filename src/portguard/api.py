@@ -111,6 +111,12 @@ def create_app(*, settings: Settings | None = None, db: Database | None = None) 
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        anonymous = "authorization" not in request.headers and not request.cookies
+        if exc.status_code == 400 and anonymous and request.url.path.startswith("/api/"):
+            # A body that cannot even be parsed (bad multipart) from nobody: say what matters first, sign in.
+            return _problem(
+                401, "Authentication required", "sign in, or send 'Authorization: Bearer <token>'", request.url.path
+            )
         return _problem(exc.status_code, str(exc.detail), str(exc.detail), request.url.path)
 
     @app.exception_handler(Exception)

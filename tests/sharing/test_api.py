@@ -125,3 +125,12 @@ def test_led_note_refuses_private_recipients(client, db, make_user):
     assert refused.status_code == 422 and "private-sector" in refused.json()["detail"]
     allowed = client.post("/api/notes", json={**note, "legal_regime": "GDPR"}, headers=bearer(db, police))
     assert allowed.status_code == 201
+
+
+def test_an_unparseable_body_from_nobody_is_answered_401(client):
+    r = client.post(
+        "/api/declarations/ingest",
+        content=b"--b\r\n[]--b--\r\n",
+        headers={"Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert r.status_code == 401
