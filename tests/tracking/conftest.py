@@ -62,6 +62,8 @@ def dcsa(
         event["scanDetails"] = {"scannerID": "SC1", "verdict": extra.pop("verdict", "CLEAR")}
         if "weight" in extra:
             event["scanDetails"]["measuredGrossWeightKg"] = extra.pop("weight")
+        if "tare" in extra:
+            event["scanDetails"]["tareWeightKg"] = extra.pop("tare")
     elif kind == "CAMERA":
         event["cameraDetails"] = {
             "cameraID": "G4",

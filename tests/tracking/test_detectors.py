@@ -20,6 +20,14 @@ def findings(events, params=None):
     return sorted((f.detector, f.key.split(":")[-1]) for tl in tracker.timelines.values() for f in tl.findings.values())
 
 
+def _all(events, params=None):
+    tracker = Tracker(params)
+    for raw in events:
+        ev = TrackEvent.model_validate(raw)
+        tracker.add(ev.flat(key=f"org:{ev.eventID}"))
+    return [f for tl in tracker.timelines.values() for f in tl.findings.values()]
+
+
 def detectors_fired(events, params=None):
     return {d for d, _ in findings(events, params)}
 
@@ -46,12 +54,29 @@ def test_door_opened_in_the_yard_but_not_during_an_inspection_or_a_bounce():
     assert "door_open" not in detectors_fired(inspected)
 
 
+def test_an_opening_whose_close_was_lost_lasts_until_the_next_opening():
+    base = clean_import()
+    lost = [*base[:4], dcsa("DRO", 700, spot="YARD B12"), dcsa("DRO", 730), dcsa("DRC", 730.05), *base[4:]]
+    (finding,) = [f for f in _all(lost) if f.detector == "door_open"]
+    assert "open 30 min" in finding.reason and "no close reported" in finding.reason
+
+
 def test_seal_changed_without_reseal_but_not_after_one():
     base = clean_import()
     swapped = [*base[:-1], dcsa("GTOT", 1441, seals=["XX999"])]
     assert detectors_fired(swapped) == {"seal_tamper"}
     resealed = [*base[:-1], dcsa("INSP", 900), dcsa("RSEA", 910, seals=["CUS-1"]), dcsa("GTOT", 1441, seals=["CUS-1"])]
     assert "seal_tamper" not in detectors_fired(resealed)
+
+
+def test_seals_are_compared_within_a_stay_not_with_a_clone_of_the_number():
+    base = clean_import()
+    # a second box with this number gates in with seals of its own while the real one is in the yard
+    twin = [*base, dcsa("GTIN", 700, seals=["SH-777"])]
+    assert detectors_fired(twin) == {"clone"}
+    # the same number loaded far away with other seals says nothing about this stay's seals
+    far = [*base, dcsa("LOAD", 3 * 1440, place="DEHAM", facility="EGH", seals=["XX1"])]
+    assert "seal_tamper" not in detectors_fired(far)
 
 
 def test_clone_seen_elsewhere_while_inside_and_iso_type_that_cannot_change():
@@ -62,6 +87,19 @@ def test_clone_seen_elsewhere_while_inside_and_iso_type_that_cannot_change():
     assert "clone" in detectors_fired(other_type)
     unsure_camera = [*base, dcsa("CAMERA", 700, place="BEANR", facility="PSA", confidence=0.5)]
     assert "clone" not in detectors_fired(unsure_camera)
+    again = [*base, dcsa("DISC", 800)]
+    assert "clone" in detectors_fired(again)
+
+
+def test_clone_ignores_paperwork_and_a_short_inter_terminal_trip():
+    base = clean_import(start=600)
+    # the line issues the release right (stamped at the terminal) while the box is still at Felixstowe
+    early_right = [dcsa("LOAD", 0, place="GBFXT", facility="FXT"), dcsa("ISSUED", 30), *base[1:]]
+    assert "clone" not in detectors_fired([*early_right[:1], base[0], *early_right[1:]])
+    itt = [*base, dcsa("GTIN", 600 + 1441 + 20, facility="UWT")]
+    assert "clone" not in detectors_fired(itt)
+    too_fast = [*base, dcsa("GTIN", 600 + 1441 + 10, place="DEHAM", facility="EGH")]
+    assert "clone" in detectors_fired(too_fast)
 
 
 def test_hotel_container_heavy_while_empty_or_opened_while_empty():
@@ -72,7 +110,18 @@ def test_hotel_container_heavy_while_empty_or_opened_while_empty():
     ]
     assert findings([*arrive, dcsa("SCAN", 10, weight=2300)]) == []
     assert detectors_fired([*arrive, dcsa("SCAN", 10, weight=3250)]) == {"hotel"}
-    assert detectors_fired([*arrive, dcsa("DRO", 200), dcsa("DRC", 215)]) == {"hotel"}
+    # opened in the yard while empty: a hotel and a door opening both
+    assert detectors_fired([*arrive, dcsa("DRO", 200), dcsa("DRC", 215)]) == {"hotel", "door_open"}
+    # opened for the damage survey right after the gate-in: nothing
+    assert findings([*arrive, dcsa("DRO", 20), dcsa("DRC", 25)]) == []
+
+
+def test_hotel_weight_against_the_tare_marked_on_the_box_when_given():
+    arrive = [dcsa("GTIN", 0, empty=True, iso="22G1")]
+    # 2,700 kg is within what the heaviest empty 20-foot box plus dunnage weighs, but 500 kg over this box's tare
+    assert findings([*arrive, dcsa("SCAN", 10, weight=2700)]) == []
+    assert detectors_fired([*arrive, dcsa("SCAN", 10, weight=2700, tare=2200)]) == {"hotel"}
+    assert findings([*arrive, dcsa("SCAN", 10, weight=2400, tare=2200)]) == []
 
 
 def test_unplanned_yard_move_and_abnormal_dwell():
@@ -105,6 +154,13 @@ def test_pick_up_without_valid_release_right():
     assert detectors_fired(no_gate) == {"release_fraud"}
     other_driver = [*base[:-2], dcsa("GATE_ALLOWED", 1440, driver="drv-9"), base[-1]]
     assert detectors_fired(other_driver) == {"release_fraud"}
+
+
+def test_an_empty_picked_up_on_a_right_needs_the_gate_check_too():
+    empty = [dcsa("DISC", 0, empty=True, iso="22G1"), dcsa("ISSUED", 600), dcsa("TRANSFERRED", 620, driver="drv-7")]
+    assert detectors_fired([*empty, dcsa("GTOT", 1441, empty=True)]) == {"release_fraud"}
+    checked = [*empty, dcsa("GATE_ALLOWED", 1440, driver="drv-7"), dcsa("GTOT", 1441, empty=True)]
+    assert findings(checked) == []
 
 
 def test_a_late_customs_release_withdraws_the_alert():

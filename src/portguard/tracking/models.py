@@ -19,7 +19,7 @@ earlier one with the same id only if its `eventUpdatedDateTime` is later, and `i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -196,6 +196,12 @@ class ScanDetails(BaseModel):
     scannerID: str = Field(min_length=1, max_length=40)
     verdict: Literal["CLEAR", "SUSPECT", "ALARM"]
     measuredGrossWeightKg: float | None = Field(default=None, ge=0, le=100_000)
+    tareWeightKg: float | None = Field(
+        default=None,
+        ge=0,
+        le=20_000,
+        description="the box's tare as marked on it (read with the number, or from the owner's register)",
+    )
     imageReference: str | None = Field(default=None, max_length=200)
 
 
@@ -321,6 +327,7 @@ class TrackEvent(BaseModel):
             lon=geo.longitude if geo else None,
             verdict=self.scanDetails.verdict if self.scanDetails else None,
             weight=self.scanDetails.measuredGrossWeightKg if self.scanDetails else None,
+            tare=self.scanDetails.tareWeightKg if self.scanDetails else None,
             confidence=self.cameraDetails.confidence if self.cameraDetails else None,
             right=self.releaseDetails.releaseRightID if self.releaseDetails else None,
             holder=self.releaseDetails.holderCode if self.releaseDetails else None,
@@ -349,6 +356,7 @@ class Ev:
     lon: float | None = None
     verdict: str | None = None
     weight: float | None = None
+    tare: float | None = None
     confidence: float | None = None
     right: str | None = None
     holder: str | None = None
@@ -358,6 +366,13 @@ class Ev:
     @property
     def actual(self) -> bool:
         return self.classifier == "ACT"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (what `container_events.flat` stores); `Ev(**d)` reads it back."""
+        return {name: getattr(self, name) for name in _EV_FIELDS}
+
+
+_EV_FIELDS = tuple(f.name for f in fields(Ev))
 
 
 class EventBatch(BaseModel):

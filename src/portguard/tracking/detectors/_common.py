@@ -1,13 +1,17 @@
-"""Small helpers the detectors share: code sets, seal normalisation, and an 'every code' trigger set."""
+"""Small helpers the detectors share: code sets, seal normalisation, door openings no work explains, and an
+'every code' trigger set."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from portguard.tracking.models import Ev
 
 ARRIVALS = frozenset({"DISC", "GTIN", "DROP"})
 DEPARTURES = frozenset({"GTOT", "LOAD", "PICK"})
+CUSTOMS = frozenset({"CUSS", "CUSI", "CUSR"})  # customs decisions: paperwork, not sightings
 OPENING_WORK = frozenset({"INSP", "STRP", "STUF"})  # work that opens the doors legitimately
 RESEAL_WORK = frozenset({"RSEA", "INSP", "STRP", "STUF"})  # after which new seals are expected
 
@@ -47,3 +51,43 @@ def empty_at(events: list[Ev], t: float) -> bool | None:
         if e.empty is not None:
             state = e.empty
     return state
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """Doors opened at `opened` and closed at `closed` (None: no close reported), open `seconds`, while `empty`."""
+
+    opened: Ev
+    closed: Ev | None
+    seconds: float
+    empty: bool
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (self.opened.key, self.closed.key) if self.closed is not None else (self.opened.key,)
+
+
+def unexplained_openings(
+    events: list[Ev], *, min_open_s: float, legit_window_s: float, survey_s: float
+) -> Iterator[Opening]:
+    """Door openings (DRO, closed by the next DRC) that no work explains, in `events` (actual, in order).
+
+    Not reported: sensor bounces (open less than `min_open_s`, or an open door still younger than that at the
+    last event), openings within `legit_window_s` of inspection, stripping or stuffing, and the survey of an empty
+    box within `survey_s` after its gate-in. An opening followed by another DRO before any DRC lost its close: its
+    duration runs to that DRO."""
+    work = [e.t for e in events if e.code in OPENING_WORK]
+    gate_ins = [e.t for e in events if e.code == "GTIN"]
+    for i, e in enumerate(events):
+        if e.code != "DRO":
+            continue
+        nxt = next((c for c in events[i + 1 :] if c.code in ("DRC", "DRO")), None)
+        closed = nxt if nxt is not None and nxt.code == "DRC" else None
+        end = nxt.t if nxt is not None else events[-1].t
+        seconds = end - e.t
+        if seconds < min_open_s or any(abs(w - e.t) <= legit_window_s for w in work):
+            continue
+        empty = empty_at(events, e.t) is True
+        if empty and any(0 <= e.t - g <= survey_s for g in gate_ins):
+            continue
+        yield Opening(e, closed, seconds, empty)

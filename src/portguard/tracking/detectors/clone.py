@@ -1,7 +1,9 @@
 """Cloned container: one number, two boxes. It shows as the number seen somewhere else while the box is inside a
 terminal (between its arrival and its departure there), as two places further apart than a truck could cover in
-the time between, or as an ISO size or type that a box cannot change (a 20-foot dry box seen as a 45-foot reefer).
-Camera reads count only above `min_camera_confidence` (OCR misreads would otherwise clone every box)."""
+the time between, as a second arrival at the facility while the box is still inside, or as an ISO size or type
+that a box cannot change (a 20-foot dry box seen as a 45-foot reefer). Only sightings count: release steps and
+customs decisions are paperwork, stamped where the office is, often before the box arrives. Camera reads count only
+above `min_camera_confidence` (OCR misreads would otherwise clone every box)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from portguard.tracking.detectors import Finding, Timeline
-from portguard.tracking.detectors._common import ANY, ARRIVALS, DEPARTURES
+from portguard.tracking.detectors._common import ANY, ARRIVALS, CUSTOMS, DEPARTURES
 from portguard.tracking.models import Ev
 
 NAME = "clone"
@@ -40,7 +42,8 @@ PORTS = {
 class Params:
     min_camera_confidence: float = 0.9
     max_speed_kmh: float = 80.0  # road speed including nothing else
-    handling_s: float = 1800.0  # at least this between leaving one facility and showing up at another
+    handling_s: float = 900.0  # at least this between leaving one facility and showing up at another
+    unknown_distance_s: float = 4 * 3600.0  # needed between two places whose positions are not known
 
 
 def _where(e: Ev) -> tuple[str | None, str | None]:
@@ -64,7 +67,10 @@ def check(tl: Timeline, p: Params) -> Iterator[Finding]:
     seen = [
         e
         for e in tl.actual()
-        if (e.place or e.facility) and (e.kind != "CAMERA" or (e.confidence or 0) >= p.min_camera_confidence)
+        if (e.place or e.facility)
+        and e.kind != "RELEASE"
+        and e.code not in CUSTOMS
+        and (e.kind != "CAMERA" or (e.confidence or 0) >= p.min_camera_confidence)
     ]
     inside: Ev | None = None  # the arrival event of the stay in progress
     prev: Ev | None = None
@@ -80,12 +86,21 @@ def check(tl: Timeline, p: Params) -> Iterator[Finding]:
                 (inside.key, e.key),
                 e.t,
             )
+        elif inside is not None and e.code in ARRIVALS:
+            yield Finding(
+                NAME,
+                tl.container,
+                e.key,
+                f"arrived again at {e.place or '?'}/{e.facility or '?'} ({e.code}) while inside since {inside.code}",
+                (inside.key, e.key),
+                e.t,
+            )
         elif prev is not None and _where(prev) != here:
             gap = e.t - prev.t
             km = _km(prev.place, e.place) if prev.place and e.place and prev.place != e.place else 0.0
             need = p.handling_s + (km / p.max_speed_kmh * 3600 if km else 0.0)
             if km is None:
-                need = p.handling_s * 4
+                need = p.unknown_distance_s
             if gap < need:
                 yield Finding(
                     NAME,

@@ -1,6 +1,9 @@
 """Hotel container: a box declared empty that carries people (an extraction team waiting in the yard for a
 shipment) — heavier on the weighbridge or scanner than an empty box of its type can be, flagged by a scanner, or
-opened while empty. `max_tare_kg` is by the ISO size code's first character (length); reefers weigh more."""
+opened while empty. When the weighing gives the tare marked on the box, the limit is that tare plus
+`marked_margin_kg`; otherwise the heaviest empty box of its type (`max_tare_kg`, by the ISO size code's first
+character, the length; reefers weigh more) plus `margin_kg`. Dunnage and lashing gear left inside weigh up to a few
+hundred kilograms, so a margin below that trades precision for recall."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from portguard.tracking.detectors import Finding, Timeline
-from portguard.tracking.detectors._common import ANY, OPENING_WORK, empty_at
+from portguard.tracking.detectors._common import ANY, empty_at, unexplained_openings
 
 NAME = "hotel"
 TRIGGERS = ANY  # an unclosed door or a stay grows with every later event
@@ -17,6 +20,7 @@ TRIGGERS = ANY  # an unclosed door or a stay grows with every later event
 @dataclass(frozen=True)
 class Params:
     margin_kg: float = 400.0  # above the heaviest empty box of its type (dunnage left inside weighs less)
+    marked_margin_kg: float = 300.0  # above the box's own marked tare
     survey_s: float = 3600.0  # empties are opened for the survey at gate-in
     reefer_extra_kg: float = 900.0
     min_open_s: float = 60.0
@@ -30,32 +34,20 @@ def check(tl: Timeline, p: Params) -> Iterator[Finding]:
     tare = p.max_tare_kg.get(iso[0], max(p.max_tare_kg.values())) if iso else max(p.max_tare_kg.values())
     if iso and iso[2] == "R":
         tare += p.reefer_extra_kg
-    work = [e.t for e in events if e.code in OPENING_WORK]
-    for i, e in enumerate(events):
+    for e in events:
         if e.kind == "SCAN" and empty_at(events, e.t) is True:
-            if e.weight is not None and e.weight > tare + p.margin_kg:
-                yield Finding(
-                    NAME,
-                    tl.container,
-                    e.key,
-                    f"declared empty but weighs {e.weight:,.0f} kg (an empty {iso or 'box'} weighs at most "
-                    f"{tare:,.0f} kg)",
-                    (e.key,),
-                    e.t,
-                )
+            if e.weight is not None and e.tare is not None and e.weight > e.tare + p.marked_margin_kg:
+                reason = f"declared empty but weighs {e.weight:,.0f} kg (its tare is {e.tare:,.0f} kg)"
+                yield Finding(NAME, tl.container, e.key, reason, (e.key,), e.t)
+            elif e.weight is not None and e.tare is None and e.weight > tare + p.margin_kg:
+                most = f"an empty {iso or 'box'} weighs at most {tare:,.0f} kg"
+                reason = f"declared empty but weighs {e.weight:,.0f} kg ({most})"
+                yield Finding(NAME, tl.container, e.key, reason, (e.key,), e.t)
             elif e.verdict in ("SUSPECT", "ALARM"):
                 yield Finding(NAME, tl.container, e.key, f"declared empty, scanner verdict {e.verdict}", (e.key,), e.t)
-        elif e.code == "DRO" and empty_at(events, e.t) is True:
-            close = next((c for c in events[i + 1 :] if c.code == "DRC"), None)
-            end = close.t if close is not None else events[-1].t
-            surveyed = any(g.code == "GTIN" and 0 <= e.t - g.t <= p.survey_s for g in events)
-            if surveyed or end - e.t < p.min_open_s or any(abs(w - e.t) <= p.legit_window_s for w in work):
-                continue
-            yield Finding(
-                NAME,
-                tl.container,
-                e.key,
-                f"declared empty, doors opened for {(end - e.t) / 60:.0f} min",
-                (e.key,) + ((close.key,) if close else ()),
-                e.t,
-            )
+    found = unexplained_openings(events, min_open_s=p.min_open_s, legit_window_s=p.legit_window_s, survey_s=p.survey_s)
+    for o in found:
+        if o.empty:
+            still = "" if o.closed is not None else " (no close reported)"
+            reason = f"declared empty, doors opened for {o.seconds / 60:.0f} min{still}"
+            yield Finding(NAME, tl.container, o.opened.key, reason, o.keys, o.opened.t)

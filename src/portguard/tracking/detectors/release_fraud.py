@@ -1,6 +1,7 @@
-"""Pick-up without a valid release right: a laden import gated out with no gate check passed shortly before (the
-stolen-PIN pick-up), by a driver other than the one the right was last assigned to, after the right was revoked,
-or right after the gate refused the driver. Release steps reach the timeline as RELEASE events (from the release
+"""Pick-up without a valid release right: a laden import, or any box released against a right (empties picked up
+on an empty release), gated out with no gate check passed shortly before (the stolen-PIN pick-up), by a driver
+other than the one the right was last assigned to, after the right was revoked, or right after the gate refused
+the driver. Release steps reach the timeline as RELEASE events (from the release
 domain or a partner's system); the gate's clock and the terminal's differ by seconds, hence `tolerance_s`."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class Params:
 
 def check(tl: Timeline, p: Params) -> Iterator[Finding]:
     events = tl.actual()
-    if not laden_import(events):
+    if not laden_import(events) and not any(e.kind == "RELEASE" for e in events):
         return
     for g in (e for e in events if e.code == "GTOT"):
         window = [e for e in events if g.t - p.allowed_before_s <= e.t <= g.t + p.tolerance_s]
