@@ -167,3 +167,40 @@ def test_the_timeline_shows_what_one_may_see_in_event_time_order(db, terminal, m
     stranger = make_user(Role.PORT_SECURITY, kind=OrgKind.HAULIER)
     with db.session() as session:
         assert service.timeline(session, actor=stranger.principal, container=BOX)[0] == []
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["store", "cache"])
+def test_alerts_in_the_store_are_the_findings_over_all_events_whoever_sent_them(db, terminal, make_user, cached):
+    """A simulated stream in batches, a seventh of them sent by another organisation (which the recorder's cache
+    must notice), out of order and redelivered as the simulator makes them: the open alerts in the store are what
+    one in-memory pass over every event finds, with and without the listener's timeline cache."""
+    from portguard.tracking import simulator
+    from portguard.tracking.detectors import Tracker
+    from portguard.tracking.models import TrackEvent
+
+    other = make_user(Role.PORT_SECURITY, kind=OrgKind.TERMINAL_OPERATOR)
+    events = simulator.simulate(containers=120, seed=3, rates=dict.fromkeys(simulator.MODI, 0.03)).events
+    cache = service.TimelineCache() if cached else None
+    memory = Tracker()
+    for n, start in enumerate(range(0, len(events), 40)):
+        batch = events[start : start + 40]
+        who = other if n % 7 == 3 else terminal
+        with db.session() as session:
+            kw = {"cache": cache} if who is terminal else {}
+            service.record_events(session, actor=who.principal, events=batch, **kw)
+        for raw in batch:
+            ev = TrackEvent.model_validate(raw)
+            memory.add(ev.flat(key=f"{who.org_id}:{ev.eventID}"))
+    expected = {(f.container, f.detector, f.key) for tl in memory.timelines.values() for f in tl.findings.values()}
+    with db.session() as session:
+        stored = set(
+            session.execute(
+                select(PortAlert.container_number, PortAlert.detector, PortAlert.finding_key).where(
+                    PortAlert.status == "open"
+                )
+            ).all()
+        )
+    assert len(expected) > 10  # the stream carries injected patterns
+    assert stored == expected
+    if cached:
+        assert cache.advanced > cache.rebuilt > 0  # mostly in memory, and the other writer's batches were noticed

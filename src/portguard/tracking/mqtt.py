@@ -6,6 +6,8 @@ with a session expiry interval, so the broker queues QoS 1 messages while it is 
 (`manual_ack`) only after the transaction holding its events has committed. A crash before the commit means the
 broker redelivers; redeliveries are idempotent on the event id. Messages are taken in batches (up to `batch_max`,
 or what arrived within `batch_wait_s`), one transaction each, so a burst costs one commit instead of thousands.
+The listener keeps the timelines it has seen decoded in memory (`service.TimelineCache`, checked against the store
+on every batch), so a batch reads back only what other writers stored.
 Each alert raised is published to `portguard/{port}/{terminal}/alerts` as it commits.
 """
 
@@ -122,6 +124,7 @@ class Listener:
         self.client_id = client_id or f"portguard-listener-{actor.org_id}"
         self.inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self.stats = ListenerStats()
+        self.cache = service.TimelineCache()
         self.on_batch = on_batch
         self.subscribed = threading.Event()
         self._stop = threading.Event()
@@ -190,6 +193,7 @@ class Listener:
                 self._record(batch)
             except Exception:  # the store failed: keep the batch unacknowledged and try again
                 self.stats.errors += 1
+                self.cache = service.TimelineCache()  # it may hold what the failed transaction did not keep
                 log.exception("recording %d MQTT messages failed; retrying", len(batch))
                 pending = batch
                 time.sleep(0.5)
@@ -210,7 +214,12 @@ class Listener:
                     (
                         topic,
                         service.record_events(
-                            session, actor=self.actor, events=raw, source="mqtt", sharing=self.sharing
+                            session,
+                            actor=self.actor,
+                            events=raw,
+                            source="mqtt",
+                            sharing=self.sharing,
+                            cache=self.cache,
                         ),
                     )
                 )

@@ -17,14 +17,14 @@ alerts and timelines are consultations like any other protected read.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import String, func, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from portguard.controls.models import ControlOrder
@@ -111,8 +111,12 @@ def record_events(
     sharing: AlertSharing | None = None,
     params: dict[str, Any] | None = None,
     received_at: datetime | None = None,
+    cache: TimelineCache | None = None,
 ) -> IngestResult:
-    """Store a batch of DCSA events idempotently, rebuild the touched timelines and raise or withdraw alerts."""
+    """Store a batch of DCSA events idempotently, rebuild the touched timelines and raise or withdraw alerts.
+
+    A long-running recorder passes its `cache` (see `TimelineCache`; its detectors' thresholds are the cache's, and
+    a recorder whose transaction failed must start a new cache, since the old one holds what was not kept)."""
     require_permission(actor, "event:write")
     owner = owner_org_id or (actor.org_id if actor else None)
     if owner is None:
@@ -150,6 +154,9 @@ def record_events(
         keyed[key] = ev
     stored = {row.id: row for row in session.scalars(select(ContainerEvent).where(ContainerEvent.id.in_(list(keyed))))}
     touched: set[str] = set()
+    new_rows: list[dict[str, Any]] = []
+    fresh: Fresh = {}
+    dirty: set[str] = set()  # containers whose stored events changed other than by insertion
     for key, ev in keyed.items():
         row = stored.get(key)
         if row is not None:
@@ -159,29 +166,54 @@ def record_events(
                     result.retracted.append(ev.eventID)
                     if row.container_number:
                         touched.add(row.container_number)
+                        dirty.add(row.container_number)
                 else:
                     result.duplicates.append(ev.eventID)
                 continue
             if not _newer(ev, row):
                 result.duplicates.append(ev.eventID)
                 continue
+            if row.container_number:
+                dirty.add(row.container_number)  # the old version's container, should the number have changed
             _fill(row, ev, key=key, source=source, received_at=now)
             result.replaced.append(ev.eventID)
+            if row.container_number:
+                dirty.add(row.container_number)
         elif ev.isRetracted:
             result.duplicates.append(ev.eventID)  # a retraction of something never received: nothing to do
             continue
         else:
-            row = ContainerEvent(id=key, owner_org_id=owner, handling=sharing.handling.value)
-            row.sharing_group_id = sharing.sharing_group_id
-            row.legal_regime = sharing.legal_regime.value
-            _fill(row, ev, key=key, source=source, received_at=now)
-            session.add(row)
+            values, flat = _columns(ev, key=key, source=source, received_at=now)
+            if flat.container:
+                fresh.setdefault(flat.container, []).append((key, flat))
+            values.update(
+                id=key,
+                owner_org_id=owner,
+                handling=sharing.handling.value,
+                sharing_group_id=sharing.sharing_group_id,
+                legal_regime=sharing.legal_regime.value,
+            )
+            new_rows.append(values)
             result.accepted.append(ev.eventID)
+            if values["container_number"]:
+                touched.add(values["container_number"])
+            continue
         if row.container_number:
             touched.add(row.container_number)
+    if new_rows:  # one executemany instead of an ORM object per event
+        session.execute(insert(ContainerEvent), new_rows)
     session.flush()
     if touched:
-        raised, withdrawn = _detect(session, containers=touched, sharing=sharing, params=params, received_at=now)
+        raised, withdrawn = _detect(
+            session,
+            containers=touched,
+            sharing=sharing,
+            params=params,
+            received_at=now,
+            cache=cache,
+            fresh=fresh,
+            dirty=dirty,
+        )
         result.raised, result.withdrawn = raised, withdrawn
     audit.append(
         session,
@@ -206,22 +238,59 @@ def _newer(ev: TrackEvent, than: TrackEvent | ContainerEvent) -> bool:
     return mine > as_utc(theirs)
 
 
-def _fill(row: ContainerEvent, ev: TrackEvent, *, key: str, source: str, received_at: datetime) -> None:
+def _columns(ev: TrackEvent, *, key: str, source: str, received_at: datetime) -> tuple[dict[str, Any], Ev]:
+    """The stored columns of an event (all but the ownership ones), and its detectors' view."""
     flat = ev.flat(key=key)
-    row.event_id = ev.eventID
-    row.container_number = flat.container
-    row.event_type = flat.kind
-    row.code = flat.code
-    row.classifier = flat.classifier
-    row.event_time = ev.eventDateTime  # type: ignore[assignment]
-    row.updated_time = ev.eventUpdatedDateTime
-    row.place = flat.place
-    row.facility = flat.facility
-    row.retracted = False
-    row.payload = ev.model_dump(mode="json", exclude_none=True)
-    row.flat = asdict(flat)
-    row.source = source
-    row.received_at = received_at
+    return {
+        "event_id": ev.eventID,
+        "container_number": flat.container,
+        "event_type": flat.kind,
+        "code": flat.code,
+        "classifier": flat.classifier,
+        "event_time": ev.eventDateTime,
+        "updated_time": ev.eventUpdatedDateTime,
+        "place": flat.place,
+        "facility": flat.facility,
+        "retracted": False,
+        "payload": ev.model_dump(mode="json", exclude_none=True),
+        "flat": flat.as_dict(),
+        "source": source,
+        "received_at": received_at,
+    }, flat
+
+
+def _fill(row: ContainerEvent, ev: TrackEvent, *, key: str, source: str, received_at: datetime) -> None:
+    for name, value in _columns(ev, key=key, source=source, received_at=received_at)[0].items():
+        setattr(row, name, value)
+
+
+class TimelineCache:
+    """Timelines with their standing findings, kept between batches by a long-running recorder (the MQTT listener).
+
+    The store stays the truth. On every batch the recorder asks it which events (id and version) each touched
+    container has. A container whose stored events are exactly those the cache holds plus those this batch added is
+    advanced in memory — the new events placed, the detectors they trigger re-run — and its alerts are read only if
+    its findings changed. Any other difference (another writer's events, a replacement, a retraction, a container
+    not cached) rebuilds that timeline from the store and compares all its findings with the alerts, as without a
+    cache. Bounded: the least recently used containers are dropped past `max_containers`."""
+
+    def __init__(self, params: dict[str, Any] | None = None, *, max_containers: int = 50_000) -> None:
+        self.tracker = Tracker(params)
+        self.versions: OrderedDict[str, dict[str, Any]] = OrderedDict()  # container → event id → stored version
+        self.max_containers = max_containers
+        self.advanced = 0  # container updates done in memory
+        self.rebuilt = 0  # container updates that read the store
+
+    def keep(self, number: str, versions: dict[str, Any]) -> None:
+        self.versions[number] = versions
+        self.versions.move_to_end(number)
+        while len(self.versions) > self.max_containers:
+            old, _ = self.versions.popitem(last=False)
+            self.tracker.timelines.pop(old, None)
+
+
+Fresh = dict[str, list[tuple[str, Ev]]]  # per container: the events this batch inserted, by key
+_GONE = object()
 
 
 def load_timelines(session: Session, *, containers: Iterable[str]) -> dict[str, Timeline]:
@@ -245,6 +314,84 @@ def load_timelines(session: Session, *, containers: Iterable[str]) -> dict[str, 
     for number in wanted:
         timelines.setdefault(number, Timeline(number))
     return timelines
+
+
+def _stored_versions(session: Session, *, containers: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Per container, the ids of its stored, unretracted events with their version as the database holds it
+    (compared for equality only, so not decoded: text on SQLite, a timestamp on PostgreSQL)."""
+    found: dict[str, dict[str, Any]] = {number: {} for number in containers}
+    raw_updated = type_coerce(ContainerEvent.updated_time, String())
+    for start in range(0, len(containers), 500):
+        rows = session.execute(
+            select(ContainerEvent.container_number, ContainerEvent.id, raw_updated).where(
+                ContainerEvent.container_number.in_(containers[start : start + 500]),
+                ContainerEvent.retracted.is_(False),
+            )
+        )
+        for number, key, updated in rows:
+            found[number][key] = updated
+    return found
+
+
+def _advance(
+    session: Session, *, cache: TimelineCache, containers: Sequence[str], fresh: Fresh, dirty: set[str], lanes: dict
+) -> dict[str, list[Finding]]:
+    """Bring the cached timelines of `containers` up to the store; the findings of those whose findings changed."""
+    stored = _stored_versions(session, containers=containers)
+    tracker = cache.tracker
+    compare: dict[str, list[Finding]] = {}
+    rebuild: list[str] = []
+    for number in containers:
+        known, tl = cache.versions.get(number), tracker.timelines.get(number)
+        new, now = fresh.get(number, []), stored[number]
+        # Unchanged but for this batch's insertions: the events known before, each at the version known, plus the
+        # new ones (which no other writer can have touched inside this transaction).
+        if (
+            known is None
+            or tl is None
+            or number in dirty
+            or len(now) != len(known) + len(new)
+            or any(now.get(k, _GONE) != v for k, v in known.items())
+            or any(k not in now for k, _ in new)
+        ):
+            rebuild.append(number)
+            continue
+        before = set(tl.findings)
+        lane_changed = tl.context.get("lane") != lanes.get(number)
+        tl.context["lane"] = lanes.get(number)
+        for _, ev in new:
+            tracker.add(ev)  # placed by event time; the detectors it triggers re-run
+        if lane_changed:
+            tracker.evaluate(tl)
+        cache.keep(number, stored[number])
+        cache.advanced += 1
+        if set(tl.findings) != before:
+            compare[number] = list(tl.findings.values())
+    if not rebuild:
+        return compare
+    have: dict[str, Ev] = {}  # events whose stored version is the one cached, and this batch's
+    for number in rebuild:
+        tl, known = tracker.timelines.get(number), cache.versions.get(number, {})
+        if tl is not None:
+            have.update((e.key, e) for e in tl.events if e.key in known and known[e.key] == stored[number].get(e.key))
+        have.update(fresh.get(number, []))
+    missing = [k for n in rebuild for k in stored[n] if k not in have]
+    for start in range(0, len(missing), 500):
+        for key, flat in session.execute(
+            select(ContainerEvent.id, ContainerEvent.flat).where(ContainerEvent.id.in_(missing[start : start + 500]))
+        ):
+            have[key] = Ev(**flat)
+    for number in rebuild:
+        tl = Timeline(number)
+        tl.events = sorted((have[k] for k in stored[number]), key=lambda e: (e.t, e.key))
+        tl.keys = set(stored[number])
+        tl.context["lane"] = lanes.get(number)
+        tracker.timelines[number] = tl
+        tracker.evaluate(tl)
+        cache.keep(number, stored[number])
+        cache.rebuilt += 1
+        compare[number] = list(tl.findings.values())
+    return compare
 
 
 def _selected(session: Session, *, containers: Sequence[str]) -> dict[str, str]:
@@ -272,23 +419,45 @@ def _detect(
     sharing: AlertSharing,
     params: dict[str, Any] | None,
     received_at: datetime,
+    cache: TimelineCache | None = None,
+    fresh: Fresh | None = None,
+    dirty: set[str] | None = None,
 ) -> tuple[list[PortAlert], list[PortAlert]]:
-    timelines = load_timelines(session, containers=containers)
-    lanes = _selected(session, containers=sorted(containers))
-    tracker = Tracker(params)
-    findings: dict[str, list[Finding]] = {}
-    for number, tl in timelines.items():
-        tl.context["lane"] = lanes.get(number)
-        tracker.timelines[number] = tl
-        tracker.evaluate(tl)
-        findings[number] = list(tl.findings.values())
+    numbers = sorted(containers)
+    lanes = _selected(session, containers=numbers)
+    if cache is not None:
+        tracker = cache.tracker
+        findings = _advance(
+            session, cache=cache, containers=numbers, fresh=fresh or {}, dirty=dirty or set(), lanes=lanes
+        )
+    else:
+        tracker = Tracker(params)
+        findings = {}
+        for number, tl in load_timelines(session, containers=numbers).items():
+            tl.context["lane"] = lanes.get(number)
+            tracker.timelines[number] = tl
+            tracker.evaluate(tl)
+            findings[number] = list(tl.findings.values())
+    return _compare(session, findings=findings, names=tracker_names(tracker), sharing=sharing, received_at=received_at)
+
+
+def _compare(
+    session: Session,
+    *,
+    findings: dict[str, list[Finding]],
+    names: list[str],
+    sharing: AlertSharing,
+    received_at: datetime,
+) -> tuple[list[PortAlert], list[PortAlert]]:
+    """Raise an alert for each new finding, withdraw the open alerts of these containers no finding holds up."""
+    if not findings:
+        return [], []
     standing: dict[tuple[str, str, str], PortAlert] = {}
-    for start in range(0, len(timelines), 500):
-        chunk = sorted(timelines)[start : start + 500]
+    numbers = sorted(findings)
+    for start in range(0, len(numbers), 500):
+        chunk = numbers[start : start + 500]
         for alert in session.scalars(
-            select(PortAlert).where(
-                PortAlert.container_number.in_(chunk), PortAlert.detector.in_(list(tracker_names(tracker)))
-            )
+            select(PortAlert).where(PortAlert.container_number.in_(chunk), PortAlert.detector.in_(names))
         ):
             standing[(alert.container_number, alert.detector, alert.finding_key)] = alert
     raised: list[PortAlert] = []
@@ -322,24 +491,53 @@ def tracker_names(tracker: Tracker) -> list[str]:
     return [m.NAME for m in tracker.mods]
 
 
-def _new_alert(f: Finding, *, sharing: AlertSharing, raised_at: datetime, received_at: datetime) -> PortAlert:
-    owner = f.event_keys[0].split(":", 1)[0] if f.event_keys else None
+def _alert(
+    *,
+    owner_org_id: str | None,
+    container_number: str,
+    detector: str,
+    key: str,
+    reason: str,
+    event_ids: Sequence[str],
+    event_time: datetime,
+    severity: str,
+    sharing: AlertSharing,
+    raised_at: datetime,
+    latency_ms: float | None = None,
+) -> PortAlert:
+    """The one way a port alert is made, by the detectors or from outside them."""
     return PortAlert(
         id=new_id("alr"),
-        container_number=f.container,
-        detector=f.detector,
-        finding_key=f.key[:200],
-        severity=f.severity,
-        reason=f.reason,
-        event_ids=list(f.event_keys),
-        event_time=epoch(f.t),
+        container_number=container_number,
+        detector=detector,
+        finding_key=key[:200],
+        severity=severity,
+        reason=reason,
+        event_ids=list(event_ids),
+        event_time=event_time,
         raised_at=raised_at,
         status=AlertStatus.OPEN.value,
-        latency_ms=max(0.0, (raised_at - received_at).total_seconds() * 1000),
-        owner_org_id=owner,
+        latency_ms=latency_ms,
+        owner_org_id=owner_org_id,
         handling=sharing.handling.value,
         sharing_group_id=sharing.sharing_group_id,
         legal_regime=sharing.legal_regime.value,
+    )
+
+
+def _new_alert(f: Finding, *, sharing: AlertSharing, raised_at: datetime, received_at: datetime) -> PortAlert:
+    return _alert(
+        owner_org_id=f.event_keys[0].split(":", 1)[0] if f.event_keys else None,
+        container_number=f.container,
+        detector=f.detector,
+        key=f.key,
+        reason=f.reason,
+        event_ids=f.event_keys,
+        event_time=epoch(f.t),
+        severity=f.severity,
+        sharing=sharing,
+        raised_at=raised_at,
+        latency_ms=max(0.0, (raised_at - received_at).total_seconds() * 1000),
     )
 
 
@@ -367,23 +565,17 @@ def raise_alert(
     )
     if existing is not None:
         return None
-    sharing = sharing or AlertSharing()
-    now = utcnow()
-    alert = PortAlert(
-        id=new_id("alr"),
+    alert = _alert(
+        owner_org_id=owner_org_id,
         container_number=container_number,
         detector=detector,
-        finding_key=key[:200],
-        severity=severity,
+        key=key,
         reason=reason,
-        event_ids=list(event_ids),
+        event_ids=event_ids,
         event_time=event_time,
-        raised_at=now,
-        status=AlertStatus.OPEN.value,
-        owner_org_id=owner_org_id,
-        handling=sharing.handling.value,
-        sharing_group_id=sharing.sharing_group_id,
-        legal_regime=sharing.legal_regime.value,
+        severity=severity,
+        sharing=sharing or AlertSharing(),
+        raised_at=utcnow(),
     )
     session.add(alert)
     session.flush()
@@ -396,9 +588,6 @@ def raise_alert(
         detail={"detector": detector, "container": container_number},
     )
     return alert
-
-
-# ---------------------------------------------------------------- reads
 
 
 def list_alerts(
