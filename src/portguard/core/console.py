@@ -8,10 +8,25 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def progress_bar(*, disable: bool = False, transient: bool = True) -> Progress:
+    """The progress bar of every long CLI command (description, bar, done/total, elapsed), on stderr so that
+    `--json` output stays clean; `disable` it when printing JSON."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=disable,
+        transient=transient,
+    )
 
 
 def _default(value: Any) -> Any:

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from portguard.core.console import console, emit, err_console
+from portguard.core.console import console, emit, err_console, progress_bar
 from portguard.core.db import from_settings
 from portguard.core.policy import Handling, LegalRegime
 from portguard.declarations import readers, service
@@ -40,16 +39,8 @@ def ingest(
         owner = sharing.find_org(session, ref=org).id
         group = sharing.find_group(session, ref=sharing_group).id if sharing_group else None
     total = service.estimate_rows(path)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=as_json,
-        transient=True,
-    ) as progress:
-        task = progress.add_task(f"ingesting {path.name}", total=total)
+    with progress_bar(disable=as_json) as bar:
+        task = bar.add_task(f"ingesting {path.name}", total=total)
         with db.session() as session:
             result = service.ingest(
                 session,
@@ -62,7 +53,7 @@ def ingest(
                 legal_regime=legal_regime,
                 sharing_group_id=group,
                 max_errors=max_errors,
-                on_progress=lambda done: progress.update(task, completed=done),
+                on_progress=lambda done: bar.update(task, completed=done),
             )
     out = result.as_dict()
     if report is not None:

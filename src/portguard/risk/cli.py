@@ -11,7 +11,7 @@ import yaml
 from rich.table import Table
 from sqlalchemy import select
 
-from portguard.core.console import console, emit, err_console
+from portguard.core.console import console, emit, err_console, progress_bar
 from portguard.core.db import from_settings
 from portguard.core.errors import InvalidInput
 from portguard.risk import service
@@ -243,15 +243,6 @@ def score(
 model_app = typer.Typer(help="Learned targeting: train, evaluate and list models.", no_args_is_help=True)
 
 
-def _progress_bar() -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err_console, transient=True,
-    )  # fmt: skip
-
-
 def _pct(value: Any) -> str:
     return "–" if value is None else f"{100 * value:.1f} %"
 
@@ -271,7 +262,7 @@ def model_train(
         raise typer.BadParameter("name the owner organisation with --org", param_hint="--org")
     with from_settings().session() as session:
         owner = sharing.find_org(session, ref=org).id
-        with _progress_bar() as progress:
+        with progress_bar() as progress:
             task = progress.add_task("training", total=3)
 
             def step(stage: str, done: int, total: int) -> None:
@@ -350,7 +341,7 @@ def model_evaluate(
     if dataset != "kcs":
         raise typer.BadParameter("the public data set available is kcs", param_hint="--dataset")
     folder = data or get_settings().shared_data_dir / "customs-declarations"
-    with _progress_bar() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("evaluating", total=1)
 
         def step(stage: str, done: int, total: int) -> None:

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import MofNCompleteColumn, Progress
 
 from portguard.core import audit
-from portguard.core.console import console, emit, err_console
+from portguard.core.console import console, emit, err_console, progress_bar
 from portguard.core.db import from_settings
 from portguard.core.policy import OrgKind, Role
 from portguard.sharing import auth, service
@@ -148,17 +147,9 @@ def audit_verify(
     anchors = dict(_anchor(a) for a in anchor or [])
     with from_settings().session() as session:
         total = audit.count(session)
-        with Progress(
-            *Progress.get_default_columns(),
-            MofNCompleteColumn(),
-            console=err_console,
-            disable=as_json,
-            transient=True,
-        ) as progress:
-            task = progress.add_task("verifying the audit chain", total=total)
-            result = audit.verify(
-                session, anchors=anchors, on_progress=lambda done: progress.update(task, completed=done)
-            )
+        with progress_bar(disable=as_json) as bar:
+            task = bar.add_task("verifying the audit chain", total=total)
+            result = audit.verify(session, anchors=anchors, on_progress=lambda done: bar.update(task, completed=done))
     if as_json:
         emit(result.__dict__, as_json=True)
     elif result.ok:

@@ -3,6 +3,7 @@ terminal day, evaluate the detectors on it, and list port alerts."""
 
 from __future__ import annotations
 
+import gc
 import json
 import signal
 import threading
@@ -13,9 +14,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from portguard.core.console import console, emit, err_console
+from portguard.core.console import console, emit, err_console, progress_bar
 from portguard.core.db import from_settings
 from portguard.core.errors import InvalidInput
 from portguard.core.policy import Handling
@@ -29,17 +29,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 AsUser = Annotated[str, typer.Option("--as", help="Act as this user (a port security officer, say).")]
 GroupOpt = Annotated[str | None, typer.Option("--sharing-group", help="Share the alerts raised with this group.")]
 HandlingOpt = Annotated[Handling, typer.Option("--handling", help="Handling code of the alerts raised.")]
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-    )
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -85,7 +74,7 @@ def ingest(
                     totals[k] = totals.get(k, 0) + v
         totals["rejected"] = totals.get("rejected", 0) + len(bad)
 
-    with _progress() as progress:
+    with progress_bar(transient=False) as progress:
         task = progress.add_task(f"recording {path.name}", total=total)
         chunk: list[Any] = []
         bad: list[tuple[int, str, str]] = []
@@ -136,6 +125,8 @@ def listen(
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    gc.collect()
+    gc.freeze()  # start-up objects never die: keep them out of the collector's passes over the timeline cache
     listener.start()
     console.print(
         f"Listening on [bold]{topic}[/] at {settings.mqtt_host}:{settings.mqtt_port} as {as_user} (Ctrl-C to stop)"
@@ -172,7 +163,7 @@ def publish(
     settings = get_settings()
     events = [json.loads(line) for _, line in _lines(path)]
     topic = f"portguard/{port_code}/{terminal}/events"
-    with _progress() as progress:
+    with progress_bar(transient=False) as progress:
         task = progress.add_task(f"publishing to {topic}", total=len(events))
         sent = publish_events(
             events,
@@ -247,7 +238,7 @@ def evaluate(
     good, bad = 0, 0
     lines = list(_lines(events))
     started = time.monotonic()
-    with _progress() as progress:
+    with progress_bar(transient=False) as progress:
         task = progress.add_task("detecting", total=len(lines))
         for i, (_, line) in enumerate(lines):
             try:
