@@ -204,3 +204,19 @@ def test_alerts_in_the_store_are_the_findings_over_all_events_whoever_sent_them(
     assert stored == expected
     if cached:
         assert cache.advanced > cache.rebuilt > 0  # mostly in memory, and the other writer's batches were noticed
+
+
+def test_a_rolled_back_batch_leaves_nothing_in_the_listeners_cache(db, terminal):
+    """The listener retries a batch whose transaction failed; the retry must raise the alerts the failure lost."""
+    cache = service.TimelineCache()
+    events = [e for e in clean_import() if e["eventClassification"].get("equipmentEventTypeCode") != "CUSR"]
+    with pytest.raises(RuntimeError), db.session() as session:
+        result = service.record_events(session, actor=terminal.principal, events=events, cache=cache)
+        assert [a.detector for a in result.raised] == ["impossible_order"]
+        raise RuntimeError("the store went away before the commit")
+    assert BOX not in cache.versions
+    with db.session() as session:
+        result = service.record_events(session, actor=terminal.principal, events=events, cache=cache)
+        assert [a.detector for a in result.raised] == ["impossible_order"]
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(PortAlert)) == 1

@@ -193,7 +193,6 @@ class Listener:
                 self._record(batch)
             except Exception:  # the store failed: keep the batch unacknowledged and try again
                 self.stats.errors += 1
-                self.cache = service.TimelineCache()  # it may hold what the failed transaction did not keep
                 log.exception("recording %d MQTT messages failed; retrying", len(batch))
                 pending = batch
                 time.sleep(0.5)

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import String, func, insert, select, type_coerce
+from sqlalchemy import String, event, func, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from portguard.controls.models import ControlOrder
@@ -115,8 +115,8 @@ def record_events(
 ) -> IngestResult:
     """Store a batch of DCSA events idempotently, rebuild the touched timelines and raise or withdraw alerts.
 
-    A long-running recorder passes its `cache` (see `TimelineCache`; its detectors' thresholds are the cache's, and
-    a recorder whose transaction failed must start a new cache, since the old one holds what was not kept)."""
+    A long-running recorder passes its `cache` (see `TimelineCache`; its detectors' thresholds are the cache's).
+    Should the transaction roll back, the containers it touched are dropped from the cache."""
     require_permission(actor, "event:write")
     owner = owner_org_id or (actor.org_id if actor else None)
     if owner is None:
@@ -200,6 +200,9 @@ def record_events(
             continue
         if row.container_number:
             touched.add(row.container_number)
+    if cache is not None and touched:
+        # Should this transaction roll back, the cache must not keep what the store will not have.
+        event.listen(session, "after_rollback", lambda _s: cache.forget(touched), once=True)
     if new_rows:  # one executemany instead of an ORM object per event
         session.execute(insert(ContainerEvent), new_rows)
     session.flush()
@@ -280,6 +283,12 @@ class TimelineCache:
         self.max_containers = max_containers
         self.advanced = 0  # container updates done in memory
         self.rebuilt = 0  # container updates that read the store
+
+    def forget(self, numbers: Iterable[str]) -> None:
+        """Drop these containers (their next batch rebuilds them from the store)."""
+        for number in list(numbers):
+            self.versions.pop(number, None)
+            self.tracker.timelines.pop(number, None)
 
     def keep(self, number: str, versions: dict[str, Any]) -> None:
         self.versions[number] = versions
