@@ -1,0 +1,1 @@
+"""Criminal networks: entity resolution of parties, the graph around seizures, risk propagation, exports."""
