@@ -6,10 +6,19 @@ import importlib.util
 import os
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
-from portguard.network.resolve import Resolution, explain, link_new, prepare_parties, resolve, valid_iban
+from portguard.network.resolve import (
+    Resolution,
+    _within_edits,
+    explain,
+    link_new,
+    prepare_parties,
+    resolve,
+    valid_iban,
+)
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "er"
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "er.py"
@@ -464,3 +473,32 @@ def test_febrl4_link_reaches_f1_099() -> None:
     tuned, _plain = er.profiles("febrl4")
     scores = er.run("febrl4", tuned, [a, b], truth)
     assert scores["f1"] >= 0.99, scores
+
+
+def test_length_guarded_edit_level_agrees_with_plain_levenshtein() -> None:
+    words = ["noordzee fresh", "noordzee fruit", "noordze fresh", "noordzee freshh", "noordzee fres", "nordzee frsh"]
+    pairs = pd.DataFrame([(a, b) for a in [*words, ""] for b in words], columns=["name_seq_l", "name_seq_r"])
+    db = duckdb.connect()
+    db.register("pairs", pairs)
+    for distance in (1, 2):
+        guarded = _within_edits("name_seq", distance).get_comparison_level("duckdb").sql_condition
+        plain = f'levenshtein("name_seq_l", "name_seq_r") <= {distance}'
+        rows = db.sql(f"select ({guarded}) = ({plain}) from pairs").fetchall()
+        assert all(same for (same,) in rows), distance
+
+
+def _sql(rules: list) -> list[str]:
+    return [r if isinstance(r, str) else r.get_blocking_rule("duckdb").blocking_rule_sql for r in rules]
+
+
+def test_benchmark_plain_runs_keep_their_rules_when_the_tuned_runs_add_some() -> None:
+    er = _load_benchmark()
+    for name in ("febrl4", "febrl3", "fake1000", "historical50k"):
+        tuned, plain = er.profiles(name)
+        assert plain.threshold == 0.9, name  # the stock threshold, not moved along with the tuned one
+        assert len(plain.blocking()) < len(tuned.blocking()), name
+        assert _sql(plain.training()) == _sql(tuned.training()), name
+    fake, _plain = er.profiles("fake1000")
+    assert fake.threshold == 0.5
+    febrl, _plain = er.profiles("febrl3")
+    assert "l.given_name = r.surname and l.surname = r.given_name" in febrl.blocking()

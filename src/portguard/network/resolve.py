@@ -231,6 +231,14 @@ class Profile:
     labels: dict[str, str] = field(default_factory=dict)
 
 
+def _within_edits(column: str, distance: int) -> cll.And:
+    """Levenshtein distance at most `distance`, behind the check it implies (lengths differ by at most `distance`):
+    the same level, but DuckDB evaluates the second term of an AND only on the rows where the first holds, so the
+    edit distance is computed for a few of the random pairs u is estimated on instead of all of them."""
+    lengths = cll.CustomLevel(f'abs(length("{column}_l") - length("{column}_r")) <= {distance}')
+    return cll.And(lengths, cll.LevenshteinLevel(column, distance))
+
+
 def _party_comparisons() -> list[ComparisonCreator]:
     name = cl.CustomComparison(
         output_column_name="name",
@@ -246,9 +254,9 @@ def _party_comparisons() -> list[ComparisonCreator]:
             ),
             # Levenshtein, not Damerau-Levenshtein: DuckDB's damerau_levenshtein is about 4x slower, and a
             # transposition costs 2 here, which the next levels still catch
-            cll.LevenshteinLevel("name_seq", 1).configure(label_for_charts="name with one typo"),
+            _within_edits("name_seq", 1).configure(label_for_charts="name with one typo"),
             cll.ArraySubsetLevel("name_set").configure(label_for_charts="one name contains the other"),
-            cll.LevenshteinLevel("name_seq", 2).configure(label_for_charts="name with two typos"),
+            _within_edits("name_seq", 2).configure(label_for_charts="name with two typos"),
             # no Jaro-Winkler level: "noordzee fresh" / "noordzee fruit" (two fronts) score 0.91, above any
             # threshold that helps typos; a word that differs by three edits or more is a different name
             # names matter: front companies share address, phone, e-mail and bank account, and only the name (and
@@ -274,7 +282,8 @@ def _party_comparisons() -> list[ComparisonCreator]:
             ),
             cll.Or(
                 cll.ExactMatchLevel("street"),
-                cll.And(cll.JaroWinklerLevel("street", 0.9), cll.ExactMatchLevel("city")),
+                # city first: DuckDB evaluates the second term of an AND only where the first holds
+                cll.And(cll.ExactMatchLevel("city"), cll.JaroWinklerLevel("street", 0.9)),
             ).configure(label_for_charts="similar address"),
             cll.Or(cll.ExactMatchLevel("postcode"), cll.ExactMatchLevel("city")).configure(
                 label_for_charts="same postcode or city"
