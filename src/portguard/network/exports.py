@@ -191,10 +191,12 @@ def to_graphml(*, graph: Graph, path: PathLike | None = None) -> bytes | None:
     for key in list(g.es.attributes()):
         del g.es[key]
     g.vs["name"] = [n.id for n in graph.nodes]
+    node_rows = [_node_row(n) for n in graph.nodes]  # each row once, not once per column
+    edge_rows = [_edge_row(e) for e in graph.edges]
     for column in (*NODE_COLUMNS, "attrs"):
-        g.vs[column] = [_node_row(n)[column] for n in graph.nodes]
+        g.vs[column] = [row[column] for row in node_rows]
     for column in (*EDGE_COLUMNS, "attrs"):
-        g.es[column] = [_edge_row(e)[column] for e in graph.edges]
+        g.es[column] = [row[column] for row in edge_rows]
     if path is not None:
         g.write_graphml(os.fspath(path))
         return None

@@ -6,7 +6,8 @@ namespaced event id (a redelivery is counted, never stored twice; a later `event
 retraction withdraws), then rebuilds the timeline of every container the batch touched from the store — all of its
 events, whoever sent them, since a smuggling pattern shows across parties — and runs the detectors. The findings
 are compared with the container's standing alerts: a new finding becomes a port alert, a finding that a late event
-disproved withdraws its alert. Detection reads the store, not a cache, so several listeners or API workers agree.
+disproved withdraws its alert. Detection reads the store, so several listeners or API workers agree; the MQTT
+listener's `TimelineCache` only spares it decoding and re-running what the store shows unchanged.
 
 An alert belongs to the organisation whose event shows the pattern (the first event of the finding), with the
 handling code and sharing group the sending organisation chose for its alerts (`AlertSharing`), so a terminal's
