@@ -9,6 +9,7 @@ def load_all() -> None:
     import portguard.core.audit
     import portguard.core.policy
     import portguard.declarations.models
+    import portguard.network.models
     import portguard.release.models
     import portguard.risk.models
     import portguard.sharing.models

@@ -108,6 +108,10 @@ ROLES: dict[Role, tuple[frozenset[str], frozenset[OrgKind]]] = {
                 "port_alert:ack",
                 "release:read",
                 "release:customs",
+                "network:read",
+                "network:write",
+                "watchlist:read",
+                "watchlist:write",
             }
         ),
         frozenset({OrgKind.CUSTOMS_AUTHORITY, OrgKind.EU_AGENCY, OrgKind.THIRD_COUNTRY_PARTNER}),
@@ -143,6 +147,9 @@ ROLES: dict[Role, tuple[frozenset[str], frozenset[OrgKind]]] = {
                 "port_alert:ack",
                 "release:read",
                 "release:write",
+                "watchlist:read",
+                "employee:read",
+                "employee:write",
             }
         ),
         frozenset(
@@ -166,6 +173,11 @@ ROLES: dict[Role, tuple[frozenset[str], frozenset[OrgKind]]] = {
                 "port_alert:read",
                 "port_alert:ack",
                 "release:read",
+                "network:read",
+                "network:write",
+                "watchlist:read",
+                "watchlist:write",
+                "employee:read",
             }
         ),
         frozenset({OrgKind.POLICE, OrgKind.EU_AGENCY}),
