@@ -34,6 +34,8 @@ def test_customs_analyst_sees_notes_but_no_admin(page, live_server):
         "/port-alerts",
         "/containers",
         "/release",
+        "/network",
+        "/watchlists",
         "/notes",
     ]
     page.click("nav >> text=Notes")
@@ -53,7 +55,7 @@ def test_customs_analyst_sees_notes_but_no_admin(page, live_server):
 
 def test_terminal_security_does_not_see_customs_only_notes(page, live_server):
     sign_in(page, live_server, "terminal.security")
-    assert _nav(page) == ["/", "/port-alerts", "/containers", "/release", "/notes"]
+    assert _nav(page) == ["/", "/port-alerts", "/containers", "/release", "/watchlists", "/personnel", "/notes"]
     page.goto(f"{live_server}/notes")
     text = page.locator("table.grid").inner_text()
     assert "Gate camera outage" in text
