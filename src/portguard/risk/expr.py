@@ -70,6 +70,12 @@ COLUMNS: dict[str, Column] = {
         Column("consignee_controls", "integer", "control results on the consignee's earlier declarations"),
         Column("consignee_irregularities", "integer", "irregularities (seizures included) among those"),
         Column("consignee_seizures", "integer", "seizures among those"),
+        Column(
+            "party_network_risk",
+            "number",
+            "highest network risk (0-1) among the declaration's parties: how close they sit to seizures in the newest"
+            " network run before the declaration",
+        ),
         Column("consignor", "text", "consignor name (the seller when there is no consignor)"),
         Column("consignor_country", "text", "consignor country"),
     )

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from portguard.controls.models import ControlResult
 from portguard.core.policy import Action, Principal, visible_filter
 from portguard.declarations.models import Container, Declaration, GoodsItem, Party
+from portguard.network import service as network
 from portguard.risk.expr import COLUMNS
 
 CONSIGNEE_ROLES = ("consignee", "importer")  # the first one present names the consignee
@@ -85,8 +86,10 @@ SELECT b.* EXCLUDE (consignee_key),
        coalesce(h.consignee_declarations, 0)::INTEGER AS consignee_declarations,
        coalesce(h.consignee_controls, 0)::INTEGER AS consignee_controls,
        coalesce(h.consignee_irregularities, 0)::INTEGER AS consignee_irregularities,
-       coalesce(h.consignee_seizures, 0)::INTEGER AS consignee_seizures
+       coalesce(h.consignee_seizures, 0)::INTEGER AS consignee_seizures,
+       coalesce(n.party_network_risk, 0.0)::DOUBLE AS party_network_risk
 FROM base b LEFT JOIN history h ON h.declaration_id = b.declaration_id AND h.is_decl = 1
+LEFT JOIN network_raw n ON n.declaration_id = b.declaration_id
 WHERE b.lodged_at >= $start AND b.lodged_at < $end
 ORDER BY b.lodged_at, b.declaration_id
 """
@@ -113,6 +116,7 @@ class Raw:
     containers: pa.Table
     parties: pa.Table  # every role; the view uses the consignee and consignor roles
     results: pa.Table
+    network: pa.Table | None = None  # declaration_id, party_network_risk (only declarations with a risky party)
 
     def results_before(self, cutoff: datetime | None) -> pa.Table:
         """The control results recorded before `cutoff` (all when None)."""
@@ -188,7 +192,29 @@ def read_raw(
             visible_filter(actor, ControlResult, action=Action.READ, justification=justification)
         )
     results = _arrow(session, results_query, ["declaration_id", "outcome", "recorded_at", "critical"])
-    return Raw(declarations, goods, containers, parties, results)
+
+    def all_parties() -> list[tuple[object, ...]]:
+        columns = [getattr(Party, c) for c in network.RISK_PARTY_COLUMNS]
+        query = select(Party.declaration_id, *columns).where(
+            Party.declaration_id.in_(select(ids.c.id)), Party.role.in_(network.TRADE_ROLES)
+        )
+        return [tuple(r) for r in session.execute(query)]
+
+    risk = network.declaration_risk(
+        session,
+        actor=actor,
+        declarations=list(
+            zip(declarations.column("id").to_pylist(), declarations.column("lodged_at").to_pylist(), strict=True)
+        ),
+        parties=all_parties,
+    )
+    network_table = pa.table(
+        {
+            "declaration_id": pa.array(list(risk), pa.string()),
+            "party_network_risk": pa.array(list(risk.values()), pa.float64()),
+        }
+    )
+    return Raw(declarations, goods, containers, parties, results, network_table)
 
 
 def declaration_view(
@@ -204,7 +230,9 @@ def declaration_view(
     History counts use every visible declaration and control result before each declaration, also before `start`.
     `actor=None` is the system (the CLI): everything."""
     raw = read_raw(session, actor=actor, end=end, justification=justification)
-    return assemble(raw.declarations, raw.goods, raw.containers, raw.parties, raw.results, start=start, end=end)
+    return assemble(
+        raw.declarations, raw.goods, raw.containers, raw.parties, raw.results, start=start, end=end, network=raw.network
+    )
 
 
 def assemble(
@@ -216,8 +244,10 @@ def assemble(
     *,
     start: datetime,
     end: datetime,
+    network: pa.Table | None = None,
 ) -> pa.Table:
-    """The view from raw tables (as read from the store); see `declaration_view`."""
+    """The view from raw tables (as read from the store); see `declaration_view`. `network` holds the network risk
+    of the declarations that have some (`party_network_risk`; 0 for the others)."""
     con = duckdb.connect()
     try:
         con.register("declarations_raw", _typed(declarations, DECLARATION_TYPES))
@@ -230,6 +260,11 @@ def assemble(
         parties = _typed(parties, PARTY_TYPES).append_column("side", pa.array(side, pa.string()))
         con.register("parties_raw", parties.append_column("role_rank", pa.array(rank, pa.int64())))
         con.register("results_raw", _typed(results, RESULT_TYPES))
+        if network is None:
+            network = pa.table(
+                {"declaration_id": pa.array([], pa.string()), "party_network_risk": pa.array([], pa.float64())}
+            )
+        con.register("network_raw", _typed(network, NETWORK_TYPES))
         view = con.sql(_ASSEMBLE, params={"start": start, "end": end}).to_arrow_table()
     finally:
         con.close()
@@ -268,6 +303,7 @@ PARTY_TYPES = {
     "eori": pa.string(),
     "country": pa.string(),
 }
+NETWORK_TYPES = {"declaration_id": pa.string(), "party_network_risk": pa.float64()}
 RESULT_TYPES = {"declaration_id": pa.string(), "outcome": pa.string(), "recorded_at": TS, "critical": pa.bool_()}
 
 
