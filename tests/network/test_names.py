@@ -40,6 +40,10 @@ def test_abbreviations_and_connectors() -> None:
     assert normalise_name("Imp. & Exp. Chem.") == normalise_name("Import and Export Chemicals")
 
 
+def test_spanish_brothers_abbreviation_meets_the_word() -> None:
+    assert normalise_name("RODRIGUEZ HNOS TRANSPORTES SA") == normalise_name("Transportes Rodríguez Hermanos S.A.")
+
+
 def test_distinct_front_company_names_stay_distinct() -> None:
     assert normalise_name("Noordzee Fresh B.V.") != normalise_name("Noordzee Fruit B.V.")
 

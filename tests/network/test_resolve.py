@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import math
 import os
 from pathlib import Path
 
@@ -10,11 +12,17 @@ import duckdb
 import pandas as pd
 import pytest
 
+from portguard.network import resolve as resolve_module
 from portguard.network.resolve import (
+    FIXED_MODELS,
+    PARTY,
     Resolution,
     _within_edits,
     explain,
+    fixed_model,
     link_new,
+    link_sets,
+    plain_profile,
     prepare_parties,
     resolve,
     valid_iban,
@@ -502,3 +510,79 @@ def test_benchmark_plain_runs_keep_their_rules_when_the_tuned_runs_add_some() ->
     assert fake.threshold == 0.5
     febrl, _plain = er.profiles("febrl3")
     assert "l.given_name = r.surname and l.surname = r.given_name" in febrl.blocking()
+
+
+# ---------------------------------------------------------------- link_sets (screening two sets against each other)
+
+
+def _split(frame: pd.DataFrame, first: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The records of `first` (by record id) and all the others."""
+    left = frame[frame["record_id"].isin(first)].drop(columns="truth")
+    right = frame[~frame["record_id"].isin(first)].drop(columns="truth")
+    return left.reset_index(drop=True), right.reset_index(drop=True)
+
+
+def test_link_sets_pairs_only_across_the_sets_with_the_fixed_model() -> None:
+    left, right = _split(_frame(), ["turia-1", "fresh-1", "padma-2"])
+    links = link_sets(left=left, right=right, threshold=0.5)
+    assert links.attrs["source"] == "fixed"  # 31 records: too few to train on
+    assert set(links["left_id"]) <= set(left["record_id"]) and set(links["right_id"]) <= set(right["record_id"])
+    best = links.sort_values("match_probability").groupby("left_id").tail(1).set_index("left_id")["right_id"]
+    assert best["turia-1"].startswith("turia-") and best["fresh-1"].startswith("fresh-")
+    assert best["padma-2"].startswith("padma-")
+    # the front company sharing address, phone and e-mail is not a link
+    fronts = links[(links["left_id"] == "fresh-1") & links["right_id"].str.startswith("fruit-")]
+    assert fronts.empty
+    reasons = dict(links.iloc[0]["reasons"])
+    assert all(isinstance(text, str) and isinstance(bits, float) for text, bits in reasons.items())
+    assert list(links["match_probability"]) == sorted(links["match_probability"], reverse=True)
+
+
+def test_link_sets_with_a_saved_model_loads_it_and_gives_explains_reasons(resolution: Resolution) -> None:
+    model = resolution.model
+    before = json.dumps(model, sort_keys=True)
+    left, right = _split(_frame(), ["turia-1"])
+    links = link_sets(left=left, right=right[right["record_id"] == "turia-0"], model=model, threshold=0.0)
+    assert links.attrs["source"] == "given"
+    assert json.dumps(model, sort_keys=True) == before  # the run's model is not changed (link type, blocking)
+    assert links.attrs["model"]["link_type"] == "link_only"
+    (row,) = links.itertuples()
+    assert (row.left_id, row.right_id) == ("turia-1", "turia-0")
+    # the same words and weights as `explain` gives for the pair inside the run
+    assert sorted(row.reasons) == sorted(explain(resolution=resolution, left="turia-1", right="turia-0"))
+    name = next(c for c in model["comparisons"] if c["output_column_name"] == "name")
+    same = next(lv for lv in name["comparison_levels"] if lv.get("label_for_charts") == "same name")
+    if dict(row.reasons).get("same name") is not None:
+        assert dict(row.reasons)["same name"] == round(math.log2(same["m_probability"] / same["u_probability"]), 2)
+
+
+def test_link_sets_trains_on_both_sets_when_they_are_large_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(resolve_module, "MIN_TRAINING_RECORDS", 10)
+    left, right = _split(_frame(), ["turia-1", "dijk-1", "lambert-1", "desmet-1"])
+    links = link_sets(left=left, right=right)
+    assert links.attrs["source"] == "trained"
+    assert links.attrs["model"]["probability_two_random_records_match"] != FIXED_MODELS["portguard-party"][0]
+    linked = {(a.split("-")[0], b.split("-")[0]) for a, b in zip(links["left_id"], links["right_id"], strict=True)}
+    assert linked == {("turia", "turia"), ("dijk", "dijk"), ("lambert", "lambert"), ("desmet", "desmet")}
+
+
+def test_link_sets_of_an_empty_side_and_bad_ids() -> None:
+    left, right = _split(_frame(), ["turia-1"])
+    assert link_sets(left=left, right=right.iloc[0:0]).empty
+    with pytest.raises(ValueError, match="repeats a record_id"):
+        link_sets(left=pd.concat([left, left]), right=right)
+    with pytest.raises(ValueError, match="no record_id"):
+        link_sets(left=left.drop(columns="record_id"), right=right)
+
+
+def test_the_fixed_model_sets_every_level_of_the_party_profile() -> None:
+    settings = fixed_model(PARTY)
+    for comparison in settings["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        assert all(0 < lv["m_probability"] <= 1 and 0 < lv["u_probability"] <= 1 for lv in levels)
+        assert math.isclose(sum(lv["m_probability"] for lv in levels), 1, abs_tol=1e-3), comparison
+        assert math.isclose(sum(lv["u_probability"] for lv in levels), 1, abs_tol=1e-3), comparison
+    with pytest.raises(ValueError, match="no fixed model"):
+        fixed_model(
+            plain_profile(name_columns=["name"], other_columns=[], blocking=list, training=list, deterministic=list)
+        )

@@ -97,6 +97,7 @@ ABBREVIATIONS: dict[str, str] = {
     "mgmt": "management",
     "natl": "national",
     "bros": "brothers",
+    "hnos": "hermanos",  # Spanish: "Rodriguez Hnos." = Rodriguez Hermanos (brothers)
     "assoc": "associates",
     "dept": "department",
 }

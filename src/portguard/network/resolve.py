@@ -18,14 +18,18 @@ The pieces:
 * `resolve` trains a model and clusters the records; `Resolution` holds the clusters, the scored pairs and the
   trained model. `explain` turns a pair's per-comparison weights into words a user can read. `link_new` scores new
   records against the trained model without training again.
+* `link_sets` scores one set against another (screening parties against watch-list entries): with a run's saved
+  model, one trained on both sets, or, for sets too small to train on, the profile's fixed model (`FIXED_MODELS`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -37,17 +41,22 @@ import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
+from splink.internals.exceptions import EMTrainingException
 from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 
 from portguard.network.names import fold, legal_form, name_tokens
 
 __all__ = [
+    "FIXED_MODELS",
+    "MIN_TRAINING_RECORDS",
     "PARTY",
     "Profile",
     "Resolution",
     "explain",
+    "fixed_model",
     "link_new",
+    "link_sets",
     "pairwise_scores",
     "party_records",
     "plain_profile",
@@ -61,9 +70,13 @@ __all__ = [
 ID = "unique_id"  # Splink's default id column; callers pass `record_id`, renamed on the way in
 SOURCE = "source_dataset"
 LinkType = Literal["dedupe_only", "link_only", "link_and_dedupe"]
+logger = logging.getLogger(__name__)
+DEFAULT_PRIOR = 1e-4  # Splink's own default probability that two random records match
 
-for _name in ("splink", "splink.internals"):  # Splink logs every step at INFO; the caller wants results
-    logging.getLogger(_name).setLevel(logging.WARNING)
+# Splink logs every step at INFO, and warns at length about each comparison level sparse data leave untrained
+# (expected: a level EM does not see keeps its prior m); the caller wants results, errors still show
+for _name in ("splink", "splink.internals"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
 
 
 # ---------------------------------------------------------------- identifiers
@@ -103,7 +116,7 @@ def valid_eori(value: str | None) -> str | None:
 
 
 @lru_cache(maxsize=65536)
-def _phone(value: str | None, country: str | None) -> str | None:
+def phone_e164(value: str | None, country: str | None) -> str | None:
     """E.164 ("+31104123456") with `phonenumbers`, which knows each country's trunk prefix and the "(0)" habit;
     None when it cannot be parsed into a possible number."""
     if not value or not isinstance(value, str):
@@ -141,7 +154,8 @@ _STREET_WORDS = {
 
 
 @lru_cache(maxsize=65536)
-def _street(value: str | None) -> str | None:
+def street_key(value: str | None) -> str | None:
+    """A street as a comparable key: folded, abbreviations written out, house-number words dropped."""
     if not value or not isinstance(value, str):
         return None
     words = [_STREET_WORDS.get(w, w) for w in fold(value).replace("strasse", " strasse").split()]
@@ -164,16 +178,23 @@ def prepare_parties(records: pd.DataFrame) -> pd.DataFrame:
     out["name_seq"] = [" ".join(t) or None for t in tokens]
     out["name_key"] = [" ".join(sorted(t)) or None for t in tokens]
     out["name_set"] = [sorted(set(t)) or None for t in tokens]
-    out["name_first"] = [t[0] if t else None for t in tokens]
+    # the rarest word of the name in this batch (ties: the first): blocking on the first word put every "KCS
+    # importer <id>" of the public customs set (15,000 names) into one block of 10^8 pairs
+    # and the second rarest, unless it is common (a typo in the rarest word must not hide a pair)
+    counts = Counter(w for t in tokens for w in set(t))
+    common = max(50, len(tokens) // 1000)
+    ranked = [sorted(dict.fromkeys(t), key=lambda w: (counts[w], t.index(w))) for t in tokens]
+    out["name_rare"] = [r[0] if r else None for r in ranked]
+    out["name_rare2"] = [r[1] if len(r) > 1 and counts[r[1]] <= common else None for r in ranked]
     out["legal_form"] = [legal_form(n) if isinstance(n, str) else None for n in names]
     country = df["country"].map(lambda c: c.strip().upper() or None if isinstance(c, str) else None)
     out["country"] = country
-    out["street"] = df["street"].map(_street)
+    out["street"] = df["street"].map(street_key)
     out["postcode"] = df["postcode"].map(
         lambda p: re.sub(r"[^0-9A-Z]", "", p.upper()) or None if isinstance(p, str) else None
     )
     out["city"] = df["city"].map(_text)
-    out["phone"] = [_phone(p, c) for p, c in zip(df["phone"], country, strict=True)]
+    out["phone"] = [phone_e164(p, c) for p, c in zip(df["phone"], country, strict=True)]
     out["email"] = df["email"].map(lambda e: e.strip().lower() or None if isinstance(e, str) else None)
     out["eori"] = df["eori"].map(valid_eori)
     out["iban"] = df["iban"].map(valid_iban)
@@ -321,7 +342,8 @@ PARTY = Profile(
     comparisons=_party_comparisons,
     blocking=lambda: [
         block_on("name_key"),
-        block_on("name_first", "country"),
+        block_on("name_rare", "country"),
+        block_on("name_rare2", "country"),
         block_on("phone"),
         block_on("eori"),
         block_on("iban"),
@@ -416,11 +438,22 @@ def _settings(profile: Profile, link_type: LinkType) -> SettingsCreator:
 
 def _train(linker: Linker, profile: Profile) -> None:
     """Prior from near-certain rules, u from random pairs, m by EM over each training block (each block leaves the
-    comparisons of its own columns to the other blocks)."""
+    comparisons of its own columns to the other blocks).
+
+    Records that are all distinct after collapsing identical ones (a set of pseudonymous ids, as the public customs
+    set names its parties) give the near-certain rules nothing to count: the prior then stays Splink's default
+    (1e-4), and a training block without pairs is skipped."""
     linker.training.estimate_probability_two_random_records_match(profile.deterministic(), recall=profile.recall)
+    settings = linker._settings_obj  # Splink has no public setter; its estimate above writes the same attribute
+    if settings._probability_two_random_records_match <= 0:
+        logger.warning("no record pair met the near-certain rules; the prior stays at Splink's default")
+        settings._probability_two_random_records_match = DEFAULT_PRIOR
     linker.training.estimate_u_using_random_sampling(max_pairs=profile.u_pairs, seed=1)
     for rule in profile.training():
-        linker.training.estimate_parameters_using_expectation_maximisation(rule, fix_u_probabilities=True)
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(rule, fix_u_probabilities=True)
+        except EMTrainingException:  # the block holds no pair (no EORI filed twice, say): nothing to learn from
+            logger.warning("a training block held no record pair; skipped")
 
 
 def resolve(
@@ -530,8 +563,13 @@ def explain(*, resolution: Resolution, left: str, right: str, top: int | None = 
     hit = hit[hit[f"{ID}_l"].astype(str) != hit[f"{ID}_r"].astype(str)]
     if hit.empty:
         raise KeyError(f"{left} and {right} were not compared (no blocking rule brought them together)")
-    row = hit.iloc[0]
-    labels = _level_labels(resolution.model)
+    reasons = _reasons(hit.iloc[0], _level_labels(resolution.model))
+    return reasons[:top] if top else reasons
+
+
+def _reasons(row: Mapping[str, Any] | pd.Series, labels: dict[str, dict[int, str]]) -> list[tuple[str, float]]:
+    """(reason, match weight in bits) of each comparison of one scored pair (a row of Splink's predictions, with its
+    gamma_* and mw_* columns) that was not missing, strongest evidence first; `labels` from `_level_labels`."""
     reasons: list[tuple[str, float]] = []
     for column, by_gamma in labels.items():
         gamma = int(row[f"gamma_{column}"])
@@ -543,10 +581,56 @@ def explain(*, resolution: Resolution, left: str, right: str, top: int | None = 
             bits += float(tf)
         reasons.append((by_gamma.get(gamma, f"{column} level {gamma}"), round(bits, 2)))
     reasons.sort(key=lambda r: -abs(r[1]))
-    return reasons[:top] if top else reasons
+    return reasons
 
 
 # ---------------------------------------------------------------- new records
+
+
+def from_model(
+    *,
+    model: dict[str, Any],
+    records: pd.DataFrame,
+    clusters: dict[str, str],
+    threshold: float,
+    profile: Profile = PARTY,
+) -> Resolution:
+    """A `Resolution` rebuilt from a stored model and the records it clustered (`clusters`: record id -> entity
+    id), for `link_new` in a later process: no training, no clustering."""
+    db_api = DuckDBAPI()
+    ready, alias = _collapse(profile.prepare(records))
+    table = db_api.register(ready, dataset_display_name="s0")
+    settings = {**model, "link_type": "dedupe_only"}
+    linker = Linker(table, settings)
+    for tf in linker._settings_obj._term_frequency_columns:
+        linker.table_management.compute_tf_table(tf.name)
+    out = pd.DataFrame({"record_id": list(alias), "entity_id": [clusters[r] for r in alias]})
+    return Resolution(
+        clusters=out,
+        predictions=pd.DataFrame(),
+        model=model,
+        threshold=threshold,
+        profile=profile,
+        linker=linker,
+        db_api=db_api,
+        prepared=ready,
+        alias=alias,
+        _table=table,
+    )
+
+
+def link_with_model(
+    *,
+    model: dict[str, Any],
+    known: pd.DataFrame,
+    clusters: dict[str, str],
+    new_records: pd.DataFrame,
+    threshold: float,
+    profile: Profile = PARTY,
+) -> pd.DataFrame:
+    """`link_new` against records clustered earlier with a stored model (see `from_model`)."""
+    resolution = from_model(model=model, records=known, clusters=clusters, threshold=threshold, profile=profile)
+    return link_new(resolution=resolution, new_records=new_records)
 
 
 def link_new(*, resolution: Resolution, new_records: pd.DataFrame) -> pd.DataFrame:
@@ -589,7 +673,10 @@ def link_new(*, resolution: Resolution, new_records: pd.DataFrame) -> pd.DataFra
             r = parent[r]
         return r
 
-    for left, right in zip(within[f"{ID}_l"].astype(str), within[f"{ID}_r"].astype(str), strict=True):
+    # identical new records are one entity whatever the model says (as `_collapse` has it for a resolution)
+    _, same = _collapse(ready)
+    pairs = [*zip(within[f"{ID}_l"].astype(str), within[f"{ID}_r"].astype(str), strict=True), *same.items()]
+    for left, right in pairs:
         a, b = root(left), root(right)
         if a != b:
             parent[max(a, b)] = min(a, b)
@@ -610,6 +697,172 @@ def link_new(*, resolution: Resolution, new_records: pd.DataFrame) -> pd.DataFra
                 {"record_id": r, "entity_id": f"new-{root(r)}", "match_probability": None, "matched_record_id": None}
             )
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- linking two sets (screening)
+
+# Below this many records (left and right together) `link_sets` does not train: EM learns m from the pairs the
+# training blocks bring together, and a few hundred records hold a handful of them, so a level seen once gets an
+# extreme estimate and a level never seen keeps Splink's positional default (in a 31-record run that default made
+# "same words in another order" count 3.6 bits *against* a match). The fixed model below is used instead.
+MIN_TRAINING_RECORDS = 500
+
+# A fixed model per profile, for sets too small to train on: the prior (probability that a random left-right pair
+# is one party) and, per comparison and level label, (m, u). Chosen for screening parties against watch lists, where
+# a list writes a name its own way (aliases, transliterations, surname first) and its addresses are often stale:
+# * names: an exact name or the same words reordered is strong evidence (+16 to +17 bits), one typo +14, two typos
+#   +12, one name inside the other +10 (a short alias is inside many longer names). A different name rules a link
+#   out (m 1e-24, -80 bits: more than every other field together adds): front companies share address, phone,
+#   e-mail and bank account, and only their names tell them apart (the trained model fixes the same m at 1e-5,
+#   and its other weights are learnt lower).
+#   Identifiers shared under different names are what `portguard.network.watchlists.screen` reports as exact
+#   hits, which say what is shared instead of claiming one party;
+# * phone, e-mail, EORI and IBAN agree by chance about once in a million pairs or less (+18 to +23 bits); a
+#   different one is weak evidence against (people change numbers; lists are old);
+# * country and legal form are weak either way (2-3 bits); an address counts when street and postcode agree.
+# With the prior 1e-4 (-13.3 bits) the same name and country give p = 0.98, the same words reordered with the same
+# country and legal form 0.99, one name inside the other with the same country 0.35 (one more agreeing field makes
+# it a hit), a different name 0.
+FIXED_MODELS: dict[str, tuple[float, dict[str, dict[str, tuple[float, float]]]]] = {
+    "portguard-party": (
+        1e-4,
+        {
+            "name": {
+                "same name": (0.6, 5e-6),
+                "same words in another order": (0.15, 2e-6),
+                "name with one typo": (0.1, 5e-6),
+                "one name contains the other": (0.1, 1e-4),
+                "name with two typos": (0.05, 1e-5),
+                "different name": (1e-24, 0.999878),
+            },
+            "legal_form": {"same legal form": (0.7, 0.2), "different legal form": (0.3, 0.8)},
+            "address": {
+                "same address": (0.3, 1e-4),
+                "similar address": (0.15, 5e-4),
+                "same postcode or city": (0.25, 0.02),
+                "different address": (0.3, 0.9794),
+            },
+            "country": {"same country": (0.8, 0.15), "different country": (0.2, 0.85)},
+            "phone": {"same phone": (0.4, 1e-6), "different phone": (0.6, 0.999999)},
+            "email": {"same e-mail": (0.4, 1e-6), "different e-mail": (0.6, 0.999999)},
+            "eori": {"same EORI": (0.95, 1e-7), "different EORI": (0.05, 0.9999999)},
+            "iban": {"same IBAN": (0.9, 1e-7), "different IBAN": (0.1, 0.9999999)},
+            "bic": {"same BIC": (0.9, 0.01), "different BIC": (0.1, 0.99)},
+        },
+    ),
+}
+LINK_COLUMNS = ["left_id", "right_id", "match_probability", "match_weight", "reasons"]
+_LEFT, _RIGHT = "lhs", "rhs"  # source dataset names (also DuckDB table names: "left" is a keyword)
+
+
+def fixed_model(profile: Profile = PARTY) -> dict[str, Any]:
+    """The profile's Splink settings with the hand-set prior and m/u of `FIXED_MODELS` (ValueError without one)."""
+    if profile.name not in FIXED_MODELS:
+        raise ValueError(f"profile {profile.name} has no fixed model")
+    prior, levels = FIXED_MODELS[profile.name]
+    settings = _settings(profile, "link_only").create_settings_dict("duckdb")
+    settings["probability_two_random_records_match"] = prior
+    for comparison in settings["comparisons"]:
+        column = comparison["output_column_name"]
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            m, u = levels[column][level["label_for_charts"]]
+            level.update(m_probability=m, u_probability=u)
+    return settings
+
+
+def _union_model(ready: pd.DataFrame, profile: Profile) -> dict[str, Any]:
+    """A model trained as `resolve` trains one, on both sets deduplicated together (identical records collapsed)."""
+    ready = ready.assign(**{ID: [str(n) for n in range(len(ready))]})
+    ready, _alias = _collapse(ready)
+    db_api = DuckDBAPI()
+    linker = Linker(db_api.register(ready, dataset_display_name="u0"), _settings(profile, "dedupe_only"))
+    _train(linker, profile)
+    return linker.misc.save_model_to_json()
+
+
+def _link_prior(linker: Linker, profile: Profile) -> dict[str, Any]:
+    """The prior of a model trained on both sets, estimated again between them (the profile's near-certain rules over
+    left-right pairs only): the union's prior counts the duplicates within each set, far more than a subject
+    matches list entries; no pair found keeps the fixed model's prior. Returns the settings with it."""
+    linker.training.estimate_probability_two_random_records_match(profile.deterministic(), recall=profile.recall)
+    settings = linker._settings_obj  # Splink has no public setter; its estimate above writes the same attribute
+    if settings._probability_two_random_records_match <= 0:
+        settings._probability_two_random_records_match = FIXED_MODELS.get(profile.name, (1e-4, {}))[0]
+    return linker.misc.save_model_to_json()
+
+
+def _rule_dicts(rules: list[BlockingRuleCreator | str]) -> list[dict[str, Any] | str]:
+    return [r if isinstance(r, str) else r.create_blocking_rule_dict("duckdb") for r in rules]
+
+
+def link_sets(
+    *,
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    model: dict[str, Any] | None = None,
+    threshold: float | None = None,
+    profile: Profile = PARTY,
+) -> pd.DataFrame:
+    """Score every record of `left` against every record of `right` that a blocking rule of `profile` pairs it with
+    (Splink's link_only: no pair within one side), and keep the pairs at or above `threshold` (match probability,
+    default the profile's).
+
+    Both frames have a `record_id` column (unique within its frame) and the profile's fields. `model` is a trained
+    Splink settings dict (a network run's `Resolution.model`): loaded as it is, with link_type switched to link_only
+    and the profile's blocking rules, never retrained. Without one, a model is trained on left and right together as
+    `resolve` trains, or, below `MIN_TRAINING_RECORDS` records, the profile's fixed model (`FIXED_MODELS`) is used.
+    Both sides are prepared as one batch, so keys computed from the batch (the rarest name word) agree across them.
+
+    Returns columns left_id, right_id, match_probability, match_weight and reasons ((text, bits) per comparison, as
+    `explain` gives them), best first; `attrs["model"]` holds the settings used and `attrs["source"]` says which
+    ("given", "trained" or "fixed")."""
+    threshold = profile.threshold if threshold is None else threshold
+    for side, frame in (("left", left), ("right", right)):
+        if "record_id" not in frame.columns:
+            raise ValueError(f"{side} has no record_id column")
+        if frame["record_id"].astype(str).duplicated().any():
+            raise ValueError(f"{side} repeats a record_id")
+    out = pd.DataFrame(columns=LINK_COLUMNS)
+    if left.empty or right.empty:
+        out.attrs.update(model=model or {}, source="given" if model is not None else "none")
+        return out
+    both = profile.prepare(pd.concat([left, right], ignore_index=True))
+    if model is not None:
+        settings, source = json.loads(json.dumps(model)), "given"  # a deep copy: the caller's dict stays as it was
+    elif len(both) >= MIN_TRAINING_RECORDS or profile.name not in FIXED_MODELS:
+        settings, source = _union_model(both, profile), "trained"
+    else:
+        settings, source = fixed_model(profile), "fixed"
+    settings.update(
+        link_type="link_only",
+        blocking_rules_to_generate_predictions=_rule_dicts(profile.blocking()),
+        retain_intermediate_calculation_columns=True,
+        source_dataset_column_name=SOURCE,
+    )
+    lhs = both.iloc[: len(left)].assign(**{SOURCE: _LEFT})
+    rhs = both.iloc[len(left) :].assign(**{SOURCE: _RIGHT})
+    db_api = DuckDBAPI()
+    tables = [db_api.register(lhs, dataset_display_name=_LEFT), db_api.register(rhs, dataset_display_name=_RIGHT)]
+    linker = Linker(tables, settings)
+    if source == "trained":
+        settings = _link_prior(linker, profile)
+    predictions = linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
+    labels = _level_labels(settings)
+    rows = []
+    for row in predictions.to_dict("records"):
+        left_id, right_id = str(row[f"{ID}_l"]), str(row[f"{ID}_r"])
+        if row[f"{SOURCE}_l"] == _RIGHT:
+            left_id, right_id = right_id, left_id
+        reasons = _reasons(row, labels)
+        rows.append((left_id, right_id, float(row["match_probability"]), float(row["match_weight"]), reasons))
+    if rows:
+        out = pd.DataFrame(rows, columns=LINK_COLUMNS)
+        out = out.sort_values(["match_probability", "left_id", "right_id"], ascending=[False, True, True])
+        out = out.reset_index(drop=True)
+    out.attrs.update(model=settings, source=source)
+    return out
 
 
 # ---------------------------------------------------------------- scoring against a truth
