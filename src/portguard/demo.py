@@ -178,6 +178,16 @@ def load(session: Session, *, shared_data_dir: Path | None = None) -> bool:
         ),
     )
     _load_port_day(session, users, partners.id)
+    investigators = service.create_group(
+        session,
+        actor=None,
+        data=GroupIn(
+            name="Rotterdam seizure network",
+            description="Who reads the network around seizures: Dutch and Belgian customs and the seaport police",
+            org_ids=[org_ids[k] for k in ("nl-customs", "be-customs", "police")],
+        ),
+    )
+    _load_network(session, users, investigators.id)
     return True
 
 
@@ -302,6 +312,66 @@ def _load_targeting(session: Session, users: dict[str, User]) -> None:
     with _console.status(f"selecting the controls of {office} on {start.date()}"):
         targeting.set_exploration(session, actor=actor, office=office, share=0.34)
         targeting.select(session, actor=actor, day=start, office=office, capacity=max(6, n // 2), seed=7)
+
+
+def _load_network(session: Session, users: dict[str, User], group_id: str) -> None:
+    """A seizure on the public KCS set and the network it lights up: Dutch customs record a seizure on a critical
+    KCS finding of March 2021 and run the network as of 1 April 2021, so the set's later declarations of the
+    linked parties carry `party_network_risk`; then a run as of today over everything they may read (the pages
+    show the newest). Both shared AMBER with the seaport police and Belgian customs."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func
+
+    from portguard.controls import service as controls
+    from portguard.controls.models import ControlResult, ControlResultIn, Outcome
+    from portguard.declarations.models import Declaration, Party
+    from portguard.network import service as network
+    from portguard.network.models import RunIn
+
+    actor = service.load_principal(session, user_id=users["nl.analyst"].id)
+    assert actor is not None
+    march = (datetime(2021, 3, 1, tzinfo=UTC), datetime(2021, 4, 1, tzinfo=UTC))
+    busiest = (
+        select(Party.name, func.count().label("n")).where(Party.role == "importer").group_by(Party.name).subquery()
+    )
+    target = session.execute(
+        select(ControlResult.declaration_id)
+        .join(Declaration, Declaration.id == ControlResult.declaration_id)
+        .join(Party, (Party.declaration_id == Declaration.id) & (Party.role == "importer"))
+        .join(busiest, busiest.c.name == Party.name)
+        .where(ControlResult.critical, Declaration.lodged_at >= march[0], Declaration.lodged_at < march[1])
+        .order_by(busiest.c.n.desc(), ControlResult.declaration_id)
+        .limit(1)
+    ).scalar()
+    if target is not None:
+        controls.record_result(
+            session,
+            actor=actor,
+            data=ControlResultIn(
+                declaration_id=target,
+                outcome=Outcome.SEIZURE,
+                goods="cocaine in the goods' packaging",
+                drug_type="cocaine",
+                quantity_kg=Decimal("42"),
+                recorded_at=datetime(2021, 3, 25, tzinfo=UTC),
+            ),
+        )
+        with _console.status("resolving and mapping the public KCS set's network as of 2021-04-01"):
+            kcs_run = network.run(session, actor=actor, data=RunIn(as_of=march[1], sharing_group_id=group_id))
+        _console.print(
+            f"Network of the KCS set as of 2021-04-01: {kcs_run.records:,} party records -> {kcs_run.entities:,}"
+            f" entities, {kcs_run.seizures} seizure(s), {kcs_run.seconds:.1f} s"
+        )
+    with _console.status("resolving and mapping today's network"):
+        today = network.run(session, actor=actor, data=RunIn(sharing_group_id=group_id))
+    _, risky, lit = network.list_entities(session, actor=actor, run_id=today.id, min_risk=0.05, limit=5)
+    table = Table(title=f"Network as of today: {today.entities:,} entities, {lit:,} within reach of a seizure")
+    for col in ("entity", "country", "risk", "hops to a seizure", "declarations"):
+        table.add_column(col)
+    for e in risky:
+        table.add_row(e.label, e.country or "", f"{e.risk:.2f}", str(e.hops_to_seizure or ""), str(e.declarations))
+    _console.print(table)
 
 
 def print_logins(console: Console) -> None:
