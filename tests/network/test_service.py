@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -299,7 +300,6 @@ def test_a_small_set_resolves_on_exact_keys(db, make_user, tmp_path):
 
 
 def test_identifier_links_find_who_shares_a_phone_with_a_seized_party(db, seized_world, make_user):
-    import pandas as pd
 
     w = seized_world
     party = consignee(w["seized"])
@@ -319,3 +319,30 @@ def test_identifier_links_find_who_shares_a_phone_with_a_seized_party(db, seized
         assert by_subject["emp-3"].via == "email" and by_subject["emp-3"].risk > 0
         # a terminal's security officer may see no network run: no hits, nothing revealed
         assert service.identifier_links(s, actor=security.principal, subjects=subjects, justification="vetting") == []
+
+
+def test_a_run_screens_its_entities_against_the_watch_lists(db, seized_world):
+    import json
+
+    from portguard.network import watchlists
+    from portguard.network.models import WatchHit
+
+    w = seized_world
+    analyst = w["analyst"].principal
+    party = consignee(w["seized"])
+    lines = [
+        {"id": "os-1", "schema": "Company", "properties": {"name": [party["name"]], "country": ["es"]}},
+        {"id": "os-2", "schema": "Person", "properties": {"name": ["Jan Zonder Relatie"], "country": ["nl"]}},
+    ]
+    data = "".join(json.dumps(x) + "\n" for x in lines).encode()
+    with db.session() as s:
+        watchlists.import_watchlist(s, actor=analyst, data=data, name="Test sanctions", source="test")
+    with db.session() as s:
+        run = service.run(s, actor=analyst, data=RunIn(as_of=AS_OF))
+        hits = s.scalars(select(WatchHit).where(WatchHit.run_id == run.id)).all()
+        assert {h.entry_id for h in hits} == {"os-1"}
+        view = service.get_entity(s, actor=analyst, entity_id=hits[0].entity_id, run_id=run.id)
+        assert view.entity.watch_hits == 1 and view.watch_hits[0].probability >= 0.5
+        subjects = pd.DataFrame([{"record_id": "p1", "name": party["name"].upper(), "country": "ES"}])
+        screened = service.screen_against_watchlists(s, actor=analyst, subjects=subjects, justification="test")
+        assert [h.entry_id for h in screened] == ["os-1"]

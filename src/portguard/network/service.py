@@ -45,7 +45,7 @@ from portguard.core.ids import new_id
 from portguard.core.policy import Action, Handling, LegalRegime, Principal, require_permission, visible_filter
 from portguard.declarations.models import Container, Declaration, Party
 from portguard.network import graph as g
-from portguard.network import resolve
+from portguard.network import resolve, watchlists
 from portguard.network.models import (
     DecisionIn,
     DecisionKind,
@@ -487,7 +487,7 @@ def run(session: Session, *, actor: Principal, data: RunIn, on_progress: Progres
     _check_group(actor, data.sharing_group_id)
     started = time.perf_counter()
     as_of = as_utc(data.as_of) if data.as_of else utcnow()
-    steps = 6
+    steps = 7
     on_progress("read", 0, steps)
     snapshot = read_snapshot(session, actor=actor, as_of=as_of)
     on_progress("resolve", 1, steps)
@@ -584,6 +584,8 @@ def run(session: Session, *, actor: Principal, data: RunIn, on_progress: Progres
     for table, rows in ((NetworkEntity, entity_rows), (NetworkLink, link_rows), (NetworkKey, key_rows)):
         for start in range(0, len(rows), 5000):
             session.execute(table.__table__.insert(), rows[start : start + 5000])
+    on_progress("watch lists", 6, steps)
+    _screen_entities(session, actor=actor, run=record, entities=entities)
     record.seconds = round(time.perf_counter() - started, 3)
     audit.append(
         session,
@@ -603,6 +605,68 @@ def run(session: Session, *, actor: Principal, data: RunIn, on_progress: Progres
     )
     on_progress("done", steps, steps)
     return record
+
+
+def _screen_entities(session: Session, *, actor: Principal, run: NetworkRun, entities: dict[str, EntityInfo]) -> None:
+    """Each entity of a run against the watch lists `actor` may read, with the run's own model; hits kept."""
+    if not entities or not actor.has("watchlist:read"):
+        return
+    subjects = pd.DataFrame(
+        [
+            {
+                "record_id": e.id,
+                "name": e.names.most_common(1)[0][0],
+                "country": e.countries.most_common(1)[0][0] if e.countries else None,
+                "phone": min(e.identifiers["phone"]) if e.identifiers.get("phone") else None,
+                "email": min(e.identifiers["email"]) if e.identifiers.get("email") else None,
+                "iban": min(e.identifiers["account"]) if e.identifiers.get("account") else None,
+                "eori": min(e.identifiers["eori"]) if e.identifiers.get("eori") else None,
+            }
+            for e in entities.values()
+        ]
+    )
+    hits = watchlists.screen(
+        session, actor=actor, subjects=subjects, model=run.model or None, justification=JUSTIFICATION
+    )
+    best: dict[tuple[str, str, str], watchlists.ScreenHit] = {}
+    for h in hits:
+        key = (h.record_id, h.watchlist_id, h.entry_id)
+        if key not in best or h.probability > best[key].probability:
+            best[key] = h
+    if not best:
+        return
+    session.execute(
+        WatchHit.__table__.insert(),
+        [
+            {
+                "run_id": run.id,
+                "entity_id": h.record_id,
+                "watchlist_id": h.watchlist_id,
+                "entry_id": h.entry_id,
+                "probability": h.probability,
+                "reasons": [list(r) for r in h.reasons],
+            }
+            for h in best.values()
+        ],
+    )
+    per_entity = Counter(h.record_id for h in best.values())
+    for entity_id, n in per_entity.items():
+        session.execute(
+            NetworkEntity.__table__.update()
+            .where(NetworkEntity.run_id == run.id, NetworkEntity.id == entity_id)
+            .values(watch_hits=n)
+        )
+
+
+def screen_against_watchlists(
+    session: Session, *, actor: Principal, subjects: pd.DataFrame, justification: str
+) -> list[watchlists.ScreenHit]:
+    """Subjects (party-record columns: record_id, name, street, postcode, city, country, phone, email, ...) against
+    the watch lists `actor` may read, with the model of the newest network run they may read (the matcher the
+    network's entities come from), or the watch lists' own when there is none."""
+    record = latest_run(session, actor=actor) if actor.has("network:read") else None
+    model = record.model if record is not None and record.model else None
+    return watchlists.screen(session, actor=actor, subjects=subjects, model=model, justification=justification)
 
 
 def list_runs(session: Session, *, actor: Principal, limit: int = 50, offset: int = 0) -> tuple[list[NetworkRun], int]:
@@ -1460,6 +1524,94 @@ def shortest_path(
     if target not in graph:
         return None
     return g.shortest_path(graph=graph, source=source, target=target, avoid_hubs=False)
+
+
+EXPORT_FORMATS = {
+    "ftm": ("application/x-ndjson", "ftm.json"),
+    "graphml": ("application/graphml+xml", "graphml"),
+    "gexf": ("application/gexf+xml", "gexf"),
+    "i2": ("application/zip", "i2.zip"),
+}
+"""Export format -> (media type, file extension): FollowTheMoney JSON lines, GraphML, GEXF, i2 CSVs in a zip."""
+
+
+@dataclass(frozen=True)
+class Export:
+    """An exported network: the file's bytes, its media type and name, and what it holds."""
+
+    data: bytes
+    media_type: str
+    filename: str
+    run_id: str
+    nodes: int
+    edges: int
+    truncated: bool
+
+
+def export_around(
+    session: Session,
+    *,
+    actor: Principal,
+    node: str,
+    hops: int = 2,
+    format: str = "ftm",
+    run_id: str | None = None,
+    justification: str | None = None,
+) -> Export:
+    """The network `actor` may see around `node` as a file for the case file; every export is a disclosure in the
+    audit chain (what, in which format, how many nodes and edges)."""
+    import io
+    import re
+    import zipfile
+
+    from portguard.network import exports
+
+    if format not in EXPORT_FORMATS:
+        raise InvalidInput(f"unknown export format {format!r} (one of {sorted(EXPORT_FORMATS)})", field="format")
+    record, graph, truncated = around(
+        session, actor=actor, node=node, hops=hops, run_id=run_id, justification=justification
+    )
+    if format == "ftm":
+        data = exports.to_ftm(graph=graph)
+    elif format == "graphml":
+        data = exports.to_graphml(graph=graph)
+    elif format == "gexf":
+        data = exports.to_gexf(graph=graph)
+    else:
+        entities, links = exports.i2_csv(graph=graph)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("entities.csv", entities)
+            archive.writestr("links.csv", links)
+        data = buffer.getvalue()
+    media_type, extension = EXPORT_FORMATS[format]
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", node).strip("-.")[:80] or "network"
+    audit.append(
+        session,
+        actor=actor,
+        action=AuditAction.DISCLOSE,
+        object_type="network_export",
+        object_id=f"{record.id}/{node}"[:100],
+        legal_regime=record.legal_regime,
+        justification=justification,
+        detail={
+            "format": format,
+            "hops": hops,
+            "nodes": len(graph.nodes),
+            "edges": len(graph.edges),
+            "bytes": len(data),
+            "truncated": truncated,
+        },
+    )
+    return Export(
+        data=data,
+        media_type=media_type,
+        filename=f"network-{stem}.{extension}",
+        run_id=record.id,
+        nodes=len(graph.nodes),
+        edges=len(graph.edges),
+        truncated=truncated,
+    )
 
 
 # ---------------------------------------------------------------- screening people and companies against the network
