@@ -467,6 +467,13 @@ def build_graph(snapshot: Snapshot, entities: dict[str, EntityInfo], *, handling
 # ---------------------------------------------------------------- runs
 
 
+def _carries_risk(record: g.Record) -> bool:
+    """Whether risk flows along a record: every node, and every link but a service party's filing."""
+    return not (
+        isinstance(record, g.Edge) and record.kind == "party_to" and record.attrs.get("role") not in TRADE_ROLES
+    )
+
+
 def _check_group(actor: Principal, sharing_group_id: str | None) -> None:
     if sharing_group_id is not None and sharing_group_id not in actor.group_ids:
         raise InvalidInput(
@@ -496,8 +503,11 @@ def run(session: Session, *, actor: Principal, data: RunIn, on_progress: Progres
     on_progress("graph", 2, steps)
     graph = build_graph(snapshot, entities, handling=data.handling.value)
     on_progress("risk", 3, steps)
+    # risk does not flow through a declarant's or carrier's filing: they serve everyone, and a busy one would
+    # carry every seizure to every declaration it files (measured on the KCS set: 92 % of declarations lit up)
+    trade = g.subgraph(graph=graph, visible=_carries_risk)
     risk = g.propagate_risk(
-        graph=graph, as_of=as_of.date(), half_life_days=data.half_life_days, hop_decay=data.hop_decay
+        graph=trade, as_of=as_of.date(), half_life_days=data.half_life_days, hop_decay=data.hop_decay
     )
     # 1 = the riskiest entity, not the seizure itself: a party to a seized consignment scores 1, and a rule
     # threshold on `party_network_risk` reads as a share of that
@@ -1476,7 +1486,7 @@ def around(
         actor=actor,
         action=AuditAction.CONSULT,
         object_type="network_view",
-        object_id=f"{record.id}/{node}"[:100],
+        object_id=f"{record.id}/{node}"[:80],  # audit_entries.object_id is String(80)
         legal_regime=record.legal_regime,
         justification=justification,
         detail={"hops": hops, "nodes": len(graph.nodes), "edges": len(graph.edges), "truncated": truncated},
@@ -1591,7 +1601,7 @@ def export_around(
         actor=actor,
         action=AuditAction.DISCLOSE,
         object_type="network_export",
-        object_id=f"{record.id}/{node}"[:100],
+        object_id=f"{record.id}/{node}"[:80],  # audit_entries.object_id is String(80)
         legal_regime=record.legal_regime,
         justification=justification,
         detail={
