@@ -32,8 +32,31 @@
     el.dataset.rendered = String(rows.length);
   }
 
+  // A histogram of the numbers in data-values (JSON), binned by data-step over [0, 1]: e.g. the network page's
+  // risk distribution. data-title names the axis, data-unit the counted things, data-scale the count axis's scale
+  // ("symlog" for skewed counts), data-empty the text for no values.
+  async function histogram(el) {
+    const values = JSON.parse(el.dataset.values || "[]");
+    if (values.length === 0) { el.textContent = el.dataset.empty || "Nothing to chart."; el.dataset.rendered = "0"; return; }
+    const step = Number(el.dataset.step || 0.05);
+    const spec = {
+      $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+      width: "container", height: 200,
+      data: { values: values.map(function (v) { return { value: v }; }) },
+      mark: { type: "bar", tooltip: true, color: "#e45756" },
+      encoding: {
+        x: { field: "value", type: "quantitative", bin: { extent: [0, 1], step: step }, title: el.dataset.title || "value" },
+        y: { aggregate: "count", type: "quantitative", title: el.dataset.unit || "count",
+             scale: { type: el.dataset.scale || "linear" } },
+      },
+    };
+    await vegaEmbed(el, spec, { actions: false, renderer: "svg" });
+    el.dataset.rendered = String(values.length);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     const el = document.getElementById("activity-chart");
     if (el) activityChart(el);
+    document.querySelectorAll(".histogram-chart").forEach(histogram);
   });
 })();
