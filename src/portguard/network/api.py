@@ -494,12 +494,21 @@ def path_between(
     principal: Reader,
     source: NodeParam,
     target: NodeParam,
+    justification: Justification,
     hops: Annotated[int, Query(ge=1, le=4, description="search this far around the source")] = 4,
     run_id: RunParam = None,
 ) -> Any:
     """The shortest path from `source` to `target` within the part of the network you may see around `source`;
     `found` is false when they are not linked within `hops`."""
-    found = service.shortest_path(session, actor=principal, source=source, target=target, run_id=run_id, hops=hops)
+    found = service.shortest_path(
+        session,
+        actor=principal,
+        source=source,
+        target=target,
+        run_id=run_id,
+        hops=hops,
+        justification=justification,
+    )
     return PathOut(
         source=source,
         target=target,

@@ -1527,10 +1527,25 @@ def cytoscape(*, graph: g.Graph) -> dict[str, Any]:
 
 
 def shortest_path(
-    session: Session, *, actor: Principal, source: str, target: str, run_id: str | None = None, hops: int = 4
+    session: Session,
+    *,
+    actor: Principal,
+    source: str,
+    target: str,
+    run_id: str | None = None,
+    hops: int = 4,
+    justification: str | None = None,
 ) -> g.Path | None:
     """The shortest path between two nodes within the part of the network `actor` may see around `source`."""
-    _, graph, _ = around(session, actor=actor, node=source, hops=hops, run_id=run_id, limit=AROUND_LIMIT * 5)
+    _, graph, _ = around(
+        session,
+        actor=actor,
+        node=source,
+        hops=hops,
+        run_id=run_id,
+        justification=justification,
+        limit=AROUND_LIMIT * 5,
+    )
     if target not in graph:
         return None
     return g.shortest_path(graph=graph, source=source, target=target, avoid_hubs=False)
