@@ -25,6 +25,8 @@ from portguard.core.audit import GENESIS, AuditEntry
 from portguard.core.db import Database
 from portguard.core.settings import Settings, get_settings
 from portguard.declarations import cli as declarations_cli
+from portguard.network import cli as network_cli
+from portguard.personnel import cli as personnel_cli
 from portguard.sharing import auth, service
 from portguard.sharing import cli as sharing_cli
 from portguard.sharing.models import Organisation, User
@@ -59,6 +61,8 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     monkeypatch.setattr(sharing_cli, "from_settings", tracking)
     monkeypatch.setattr(declarations_cli, "from_settings", tracking)
     monkeypatch.setattr(controls_cli, "from_settings", tracking)
+    monkeypatch.setattr(network_cli, "from_settings", tracking)
+    monkeypatch.setattr(personnel_cli, "from_settings", tracking)
     get_settings.cache_clear()
     yield tmp_path / "data"
     get_settings.cache_clear()

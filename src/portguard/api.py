@@ -25,6 +25,8 @@ from portguard.core.errors import InvalidInput, PortGuardError
 from portguard.core.pages import WEB_DIR, render
 from portguard.core.settings import Settings, get_settings
 from portguard.declarations import api as declarations_api
+from portguard.network import api as network_api
+from portguard.personnel import api as personnel_api
 from portguard.release import api as release_api
 from portguard.risk import api as risk_api
 from portguard.risk import targeting_api
@@ -151,5 +153,9 @@ def create_app(*, settings: Settings | None = None, db: Database | None = None) 
     app.include_router(tracking_api.pages)
     app.include_router(release_api.router)
     app.include_router(release_api.pages)
+    app.include_router(network_api.router)
+    app.include_router(network_api.pages)
+    app.include_router(personnel_api.router)
+    app.include_router(personnel_api.pages)
     app.include_router(jobs.router)
     return app

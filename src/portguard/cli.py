@@ -12,6 +12,8 @@ from portguard.controls import cli as controls_cli
 from portguard.core.console import console, err_console
 from portguard.core.errors import PortGuardError
 from portguard.declarations import cli as declarations_cli
+from portguard.network import cli as network_cli
+from portguard.personnel import cli as personnel_cli
 from portguard.release import cli as release_cli
 from portguard.risk import cli as risk_cli
 from portguard.sharing import cli as sharing_cli
@@ -35,6 +37,8 @@ app.add_typer(risk_cli.model_app, name="model")
 app.command("select")(risk_cli.select_command)
 app.add_typer(tracking_cli.app, name="tracking")
 app.add_typer(release_cli.app, name="release")
+app.add_typer(network_cli.app, name="network")
+app.add_typer(personnel_cli.app, name="personnel")
 
 
 @db_app.command("upgrade")

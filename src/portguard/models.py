@@ -10,6 +10,7 @@ def load_all() -> None:
     import portguard.core.policy
     import portguard.declarations.models
     import portguard.network.models
+    import portguard.personnel.models
     import portguard.release.models
     import portguard.risk.models
     import portguard.sharing.models
