@@ -15,7 +15,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portguard.core.policy import Handling, LegalRegime, OrgKind, Role
+from portguard.core.policy import Handling, LegalRegime, OrgKind, Principal, Role
 from portguard.sharing import service
 from portguard.sharing.models import GroupIn, NoteIn, Organisation, OrgIn, User, UserIn
 
@@ -188,6 +188,7 @@ def load(session: Session, *, shared_data_dir: Path | None = None) -> bool:
         ),
     )
     _load_network(session, users, investigators.id)
+    _load_staff(session, users, partners.id)
     return True
 
 
@@ -363,6 +364,7 @@ def _load_network(session: Session, users: dict[str, User], group_id: str) -> No
             f"Network of the KCS set as of 2021-04-01: {kcs_run.records:,} party records -> {kcs_run.entities:,}"
             f" entities, {kcs_run.seizures} seizure(s), {kcs_run.seconds:.1f} s"
         )
+    _load_watchlist(session, actor)
     with _console.status("resolving and mapping today's network"):
         today = network.run(session, actor=actor, data=RunIn(sharing_group_id=group_id))
     _, risky, lit = network.list_entities(session, actor=actor, run_id=today.id, min_risk=0.05, limit=5)
@@ -372,6 +374,58 @@ def _load_network(session: Session, users: dict[str, User], group_id: str) -> No
     for e in risky:
         table.add_row(e.label, e.country or "", f"{e.risk:.2f}", str(e.hops_to_seizure or ""), str(e.declarations))
     _console.print(table)
+
+
+def _load_staff(session: Session, users: dict[str, User], group_id: str) -> None:
+    """The Delta terminal's 120 staff and a week of their access logs over the simulated port day, shared AMBER with
+    its security partners; Dutch customs seize the container one insider was near; a first screening."""
+    from portguard.personnel import generator
+
+    actor = service.load_principal(session, user_id=users["terminal.security"].id)
+    customs = service.load_principal(session, user_id=users["nl.officer"].id)
+    assert actor is not None and customs is not None
+    with _console.status("loading the Delta terminal's staff and their access logs"):
+        generator.demo(session, actor=actor, sharing_group_id=group_id, customs_actor=customs)
+
+
+def _load_watchlist(session: Session, actor: Principal) -> None:
+    """A public sanctions-style watch list in FollowTheMoney's format (as OpenSanctions publishes it), CLEAR: a
+    front company of the generated Dutch declarations written as a sanctions list writes it, and two people."""
+    import json
+
+    from followthemoney import model
+
+    from portguard.declarations import generator
+    from portguard.network import watchlists
+
+    front = next(c for c in generator.companies(7) if c.front_cluster and c.kind == "importer")
+    entities = []
+    company = model.make_entity("Company")
+    company.id = "demo-sanctions-company-1"
+    company.add("name", front.name.upper())
+    company.add("country", front.country.lower())
+    company.add("phone", front.phone)
+    company.add("topics", "sanction")
+    entities.append(company)
+    for n, (name, country, birth) in enumerate(
+        (("Ricardo Alvarez Montoya", "co", "1971-03-14"), ("Dirk-Jan van Steenbergen", "nl", "1968-11-02")), 1
+    ):
+        person = model.make_entity("Person")
+        person.id = f"demo-sanctions-person-{n}"
+        person.add("name", name)
+        person.add("nationality", country)
+        person.add("birthDate", birth)
+        person.add("topics", "crime.traffick")
+        entities.append(person)
+    data = "".join(json.dumps(e.to_dict()) + "\n" for e in entities).encode()
+    watchlists.import_watchlist(
+        session,
+        actor=actor,
+        data=data,
+        name="Demo sanctions and wanted persons",
+        source="generated in OpenSanctions' FollowTheMoney format",
+        handling=Handling.CLEAR,
+    )
 
 
 def print_logins(console: Console) -> None:
