@@ -29,7 +29,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -364,6 +364,60 @@ def entities_of(snapshot: Snapshot, clustering: Clustering) -> dict[str, EntityI
     return entities
 
 
+def party_edge(
+    *, entity_id: str, declaration_id: str, owner_org_id: str, handling: str, day: date, role: str | None
+) -> g.Edge:
+    """entity -> declaration: the entity is a party to it (in `role`), as the declaration states."""
+    return g.Edge(
+        source=node_id("entity", entity_id),
+        target=node_id("declaration", declaration_id),
+        kind="party_to",
+        source_declaration_id=declaration_id,
+        source_system="declarations",
+        owner_org_id=owner_org_id,
+        handling=handling,
+        date=day,
+        attrs={"role": role},
+    )
+
+
+def container_edge(*, number: str, declaration_id: str, owner_org_id: str, handling: str) -> g.Edge:
+    """container -> declaration: the declaration declares the container."""
+    return g.Edge(
+        source=node_id("container", number),
+        target=node_id("declaration", declaration_id),
+        kind="declared_in",
+        source_declaration_id=declaration_id,
+        source_system="declarations",
+        owner_org_id=owner_org_id,
+        handling=handling,
+    )
+
+
+def seizure_edge(*, seizure_id: str, target: str, owner_org_id: str, handling: str, day: date) -> g.Edge:
+    """seizure -> declaration (or container): where the seizure was made."""
+    return g.Edge(
+        source=node_id("seizure", seizure_id),
+        target=target,
+        kind="seized_in",
+        source_system="controls",
+        owner_org_id=owner_org_id,
+        handling=handling,
+        date=day,
+    )
+
+
+def identifier_edge(*, entity_id: str, kind: str, value: str, handling: str) -> g.Edge:
+    """entity -> phone, e-mail, account or address it uses (as the run found it)."""
+    return g.Edge(
+        source=node_id("entity", entity_id),
+        target=node_id(kind, value),
+        kind=EDGE_OF[kind],
+        source_system="network",
+        handling=handling,
+    )
+
+
 def build_graph(snapshot: Snapshot, entities: dict[str, EntityInfo], *, handling: str) -> g.Graph:
     """The typed graph of a snapshot: entities, their identifiers, declarations, containers and seizures."""
     nodes: dict[str, g.Node] = {}
@@ -398,40 +452,28 @@ def build_graph(snapshot: Snapshot, entities: dict[str, EntityInfo], *, handling
             did = record.rpartition("#")[0]
             d = snapshot.declarations[did]
             edges.append(
-                g.Edge(
-                    source=nid,
-                    target=node_id("declaration", did),
-                    kind="party_to",
-                    source_declaration_id=did,
-                    source_system="declarations",
+                party_edge(
+                    entity_id=info.id,
+                    declaration_id=did,
                     owner_org_id=d["owner_org_id"],
                     handling=d["handling"],
-                    date=d["lodged_at"].date(),
-                    attrs={"role": role_of.get((did, record))},
+                    day=d["lodged_at"].date(),
+                    role=role_of.get((did, record)),
                 )
             )
         for kind, values in info.identifiers.items():
             if kind == "eori":
                 continue
-            edge_kind = EDGE_OF[kind]
             for value in values:
                 vid = node_id(kind, value)
                 nodes.setdefault(vid, g.Node(id=vid, kind=kind, label=value, handling=handling))
-                edges.append(g.Edge(source=nid, target=vid, kind=edge_kind, source_system="network", handling=handling))
+                edges.append(identifier_edge(entity_id=info.id, kind=kind, value=value, handling=handling))
     for did, number in snapshot.containers:
         cid = node_id("container", number)
         nodes.setdefault(cid, g.Node(id=cid, kind="container", label=number, handling=Handling.AMBER.value))
         d = snapshot.declarations[did]
         edges.append(
-            g.Edge(
-                source=cid,
-                target=node_id("declaration", did),
-                kind="declared_in",
-                source_declaration_id=did,
-                source_system="declarations",
-                owner_org_id=d["owner_org_id"],
-                handling=d["handling"],
-            )
+            container_edge(number=number, declaration_id=did, owner_org_id=d["owner_org_id"], handling=d["handling"])
         )
     for s in snapshot.seizures:
         sid = node_id("seizure", s["id"])
@@ -451,14 +493,12 @@ def build_graph(snapshot: Snapshot, entities: dict[str, EntityInfo], *, handling
         )
         if target in nodes:
             edges.append(
-                g.Edge(
-                    source=sid,
+                seizure_edge(
+                    seizure_id=s["id"],
                     target=target,
-                    kind="seized_in",
-                    source_system="controls",
                     owner_org_id=s["owner_org_id"],
                     handling=s["handling"],
-                    date=s["date"],
+                    day=s["date"],
                 )
             )
     return g.build(nodes=nodes.values(), edges=edges)
@@ -1329,16 +1369,13 @@ def around(
                     d = decls[did]
                     reach(
                         declaration_node(d),
-                        g.Edge(
-                            source=node_id("entity", entity),
-                            target=node_id("declaration", did),
-                            kind="party_to",
-                            source_declaration_id=did,
-                            source_system="declarations",
+                        party_edge(
+                            entity_id=entity,
+                            declaration_id=did,
                             owner_org_id=d.owner_org_id,
                             handling=d.handling,
-                            date=d.lodged_at.date(),
-                            attrs={"role": role},
+                            day=d.lodged_at.date(),
+                            role=role,
                         ),
                     )
             for e in entity_nodes(by_kind["entity"]):
@@ -1348,13 +1385,7 @@ def around(
                     for v in values:
                         reach(
                             g.Node(id=node_id(ident_kind, v), kind=ident_kind, label=v, handling=record.handling),
-                            g.Edge(
-                                source=node_id("entity", e.id),
-                                target=node_id(ident_kind, v),
-                                kind=EDGE_OF[ident_kind],
-                                source_system="network",
-                                handling=record.handling,
-                            ),
+                            identifier_edge(entity_id=e.id, kind=ident_kind, value=v, handling=record.handling),
                         )
         identifier_ids = [node_id(k, v) for k in EDGE_OF for v in by_kind.get(k, [])]
         if identifier_ids:
@@ -1366,16 +1397,10 @@ def around(
             ents = {e.id: e for e in entity_nodes(p.entity_id for p in pairs)}
             for key, entity in pairs:
                 if entity in ents:
-                    k = key.partition(":")[0]
+                    k, _, v = key.partition(":")
                     reach(
                         entity_node(ents[entity]),
-                        g.Edge(
-                            source=node_id("entity", entity),
-                            target=key,
-                            kind=EDGE_OF[k],
-                            source_system="network",
-                            handling=record.handling,
-                        ),
+                        identifier_edge(entity_id=entity, kind=k, value=v, handling=record.handling),
                     )
         if by_kind.get("declaration"):
             dids = by_kind["declaration"]
@@ -1393,16 +1418,13 @@ def around(
                     d = decls[did]
                     reach(
                         entity_node(ents[entity]),
-                        g.Edge(
-                            source=node_id("entity", entity),
-                            target=node_id("declaration", did),
-                            kind="party_to",
-                            source_declaration_id=did,
-                            source_system="declarations",
+                        party_edge(
+                            entity_id=entity,
+                            declaration_id=did,
                             owner_org_id=d.owner_org_id,
                             handling=d.handling,
-                            date=d.lodged_at.date(),
-                            attrs={"role": role},
+                            day=d.lodged_at.date(),
+                            role=role,
                         ),
                     )
             for did, number in session.execute(
@@ -1412,14 +1434,8 @@ def around(
                 if d is not None:
                     reach(
                         g.Node(id=node_id("container", number), kind="container", label=number),
-                        g.Edge(
-                            source=node_id("container", number),
-                            target=node_id("declaration", did),
-                            kind="declared_in",
-                            source_declaration_id=did,
-                            source_system="declarations",
-                            owner_org_id=d.owner_org_id,
-                            handling=d.handling,
+                        container_edge(
+                            number=number, declaration_id=did, owner_org_id=d.owner_org_id, handling=d.handling
                         ),
                     )
             for r in session.scalars(
@@ -1431,14 +1447,12 @@ def around(
             ):
                 reach(
                     seizure_node(r),
-                    g.Edge(
-                        source=node_id("seizure", r.id),
+                    seizure_edge(
+                        seizure_id=r.id,
                         target=node_id("declaration", r.declaration_id or ""),
-                        kind="seized_in",
-                        source_system="controls",
                         owner_org_id=r.owner_org_id,
                         handling=r.handling,
-                        date=r.recorded_at.date(),
+                        day=r.recorded_at.date(),
                     ),
                 )
         if by_kind.get("container"):
@@ -1451,14 +1465,8 @@ def around(
             for number, d in rows:
                 reach(
                     declaration_node(d),
-                    g.Edge(
-                        source=node_id("container", number),
-                        target=node_id("declaration", d.id),
-                        kind="declared_in",
-                        source_declaration_id=d.id,
-                        source_system="declarations",
-                        owner_org_id=d.owner_org_id,
-                        handling=d.handling,
+                    container_edge(
+                        number=number, declaration_id=d.id, owner_org_id=d.owner_org_id, handling=d.handling
                     ),
                 )
         if by_kind.get("seizure"):
@@ -1468,14 +1476,12 @@ def around(
                 for d in declaration_nodes([r.declaration_id] if r.declaration_id else []):
                     reach(
                         declaration_node(d),
-                        g.Edge(
-                            source=node_id("seizure", r.id),
+                        seizure_edge(
+                            seizure_id=r.id,
                             target=node_id("declaration", d.id),
-                            kind="seized_in",
-                            source_system="controls",
                             owner_org_id=r.owner_org_id,
                             handling=r.handling,
-                            date=r.recorded_at.date(),
+                            day=r.recorded_at.date(),
                         ),
                     )
         frontier = list(found_next)
