@@ -108,10 +108,27 @@ sits two links from every seizure and would light up every declaration it files.
 RISK_PARTY_COLUMNS = ("name", "country", "eori", "phone", "email", "iban", "street", "postcode")
 """What `declaration_risk` reads of each party, in this order."""
 PARTY_COLUMNS = ("role", "name", "eori", "street", "city", "postcode", "country", "phone", "email", "iban")
+MATCH_COLUMNS = ["record_id", "name", "street", "postcode", "city", "country", "phone", "email", "eori", "iban"]
+"""The party-record columns the matcher (`resolve.PARTY`) reads."""
 
 
-def _visible_declarations(actor: Principal | None, as_of: datetime, justification: str) -> Any:
-    query = select(Declaration.id).where(Declaration.lodged_at <= as_of)
+def _with_record_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` (declaration_id, seq, ...) with a first column record_id ("<declaration id>#<seq>")."""
+    ids = [record_key(d, s) for d, s in zip(frame["declaration_id"], frame["seq"], strict=True)]
+    frame.insert(0, "record_id", ids)
+    return frame
+
+
+def _insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert plain rows in batches of 5,000 (one executemany each; the ORM would cost a unit of work per row)."""
+    for start in range(0, len(rows), 5000):
+        session.execute(table.__table__.insert(), rows[start : start + 5000])
+
+
+def _visible_declarations(actor: Principal | None, as_of: datetime | None, justification: str) -> Any:
+    query = select(Declaration.id)
+    if as_of is not None:
+        query = query.where(Declaration.lodged_at <= as_of)
     if actor is not None:
         query = query.where(visible_filter(actor, Declaration, action=Action.READ, justification=justification))
     return query
@@ -138,9 +155,7 @@ def read_snapshot(
         .order_by(Party.declaration_id, Party.seq)
     ).all()
     parties = pd.DataFrame(party_rows, columns=["declaration_id", "seq", *PARTY_COLUMNS])
-    parties.insert(
-        0, "record_id", [record_key(d, s) for d, s in zip(parties["declaration_id"], parties["seq"], strict=True)]
-    )
+    parties = _with_record_ids(parties)
     containers = [
         (r[0], r[1])
         for r in session.execute(
@@ -216,9 +231,7 @@ def cluster(
 ) -> Clustering:
     """Resolve party records into entities (Splink, or exact keys below MIN_MODEL_RECORDS), then apply the
     analysts' decisions in the order they were taken: a confirm joins two entities, a split takes one record out."""
-    records = parties.reindex(
-        columns=["record_id", "name", "street", "postcode", "city", "country", "phone", "email", "eori", "iban"]
-    )
+    records = parties.reindex(columns=MATCH_COLUMNS)
     out = Clustering(entity_of={})
     if records.empty:
         return out
@@ -632,8 +645,7 @@ def run(session: Session, *, actor: Principal, data: RunIn, on_progress: Progres
     # one key can name several entities (two companies of one name in one country): keep each pair once
     key_rows = list({(k["key"], k["entity_id"]): k for k in key_rows}.values())
     for table, rows in ((NetworkEntity, entity_rows), (NetworkLink, link_rows), (NetworkKey, key_rows)):
-        for start in range(0, len(rows), 5000):
-            session.execute(table.__table__.insert(), rows[start : start + 5000])
+        _insert(session, table, rows)
     on_progress("watch lists", 6, steps)
     _screen_entities(session, actor=actor, run=record, entities=entities)
     record.seconds = round(time.perf_counter() - started, 3)
@@ -813,7 +825,7 @@ def get_entity(
     if entity is None:
         raise NotFound(f"no entity {entity_id} in network run {record.id}")
     why = justification or JUSTIFICATION
-    visible = _visible_declarations(actor, datetime.max.replace(tzinfo=record.as_of.tzinfo), why).subquery()
+    visible = _visible_declarations(actor, None, why).subquery()
     rows = session.execute(
         select(NetworkLink, Party, Declaration.ref, Declaration.lodged_at)
         .join(Party, (Party.declaration_id == NetworkLink.declaration_id) & (Party.seq == NetworkLink.party_seq))
@@ -1013,7 +1025,7 @@ def link_declarations(
     if record.owner_org_id != actor.org_id:
         raise InvalidInput("only the organisation that ran it adds to a network run", field="run_id")
     started = time.perf_counter()
-    visible = _visible_declarations(actor, datetime.max.replace(tzinfo=record.as_of.tzinfo), JUSTIFICATION).subquery()
+    visible = _visible_declarations(actor, None, JUSTIFICATION).subquery()
     linked = select(NetworkLink.declaration_id).where(NetworkLink.run_id == record.id)
     cols = [getattr(Party, c) for c in PARTY_COLUMNS]
     fresh = pd.DataFrame(
@@ -1027,7 +1039,7 @@ def link_declarations(
     on_progress("read", 1, 3)
     if fresh.empty:
         return LinkReport(record.id, 0, 0, 0, round(time.perf_counter() - started, 3))
-    fresh.insert(0, "record_id", [record_key(d, s) for d, s in zip(fresh["declaration_id"], fresh["seq"], strict=True)])
+    fresh = _with_record_ids(fresh)
     known = pd.DataFrame(
         session.execute(
             select(NetworkLink.declaration_id, NetworkLink.party_seq, NetworkLink.entity_id, *cols)
@@ -1036,19 +1048,18 @@ def link_declarations(
         ).all(),
         columns=["declaration_id", "seq", "entity_id", *PARTY_COLUMNS],
     )
-    known.insert(0, "record_id", [record_key(d, s) for d, s in zip(known["declaration_id"], known["seq"], strict=True)])
+    known = _with_record_ids(known)
     entity_of = dict(zip(known["record_id"], known["entity_id"], strict=True))
-    columns = ["record_id", "name", "street", "postcode", "city", "country", "phone", "email", "eori", "iban"]
     if record.model and len(known):
         linked_rows = resolve.link_with_model(
             model=record.model,
-            known=known.reindex(columns=columns),
+            known=known.reindex(columns=MATCH_COLUMNS),
             clusters=entity_of,
-            new_records=fresh.reindex(columns=columns),
+            new_records=fresh.reindex(columns=MATCH_COLUMNS),
             threshold=record.threshold,
         )
     else:  # a run too small for a model: exact keys only
-        groups = _exact_clusters(resolve.PARTY.prepare(pd.concat([known, fresh]).reindex(columns=columns)))
+        groups = _exact_clusters(resolve.PARTY.prepare(pd.concat([known, fresh]).reindex(columns=MATCH_COLUMNS)))
         by_group = {groups[r]: e for r, e in entity_of.items()}
         linked_rows = pd.DataFrame(
             {
@@ -1114,8 +1125,7 @@ def link_declarations(
         if (k["key"], k["entity_id"]) not in existing_keys
     ]
     for table, rows in ((NetworkLink, link_rows), (NetworkKey, key_rows)):
-        for start in range(0, len(rows), 5000):
-            session.execute(table.__table__.insert(), rows[start : start + 5000])
+        _insert(session, table, rows)
     record.records += len(link_rows)
     record.entities += len(new_members)
     report = LinkReport(record.id, len(link_rows), attached, len(new_members), round(time.perf_counter() - started, 3))
