@@ -14,4 +14,5 @@ def load_all() -> None:
     import portguard.release.models
     import portguard.risk.models
     import portguard.sharing.models
+    import portguard.substances.models
     import portguard.tracking.models  # noqa: F401

@@ -94,6 +94,7 @@ def test_me_reports_roles_and_permissions(client, db, make_user):
         "release:customs",
         "release:read",
         "rule:read",
+        "substance:read",
     ]
 
 

@@ -112,6 +112,12 @@ ROLES: dict[Role, tuple[frozenset[str], frozenset[OrgKind]]] = {
                 "network:write",
                 "watchlist:read",
                 "watchlist:write",
+                "substance:read",
+                "substance:write",
+                "substance_incident:read",
+                "substance_incident:write",
+                "drug_alert:read",
+                "drug_alert:write",
             }
         ),
         frozenset({OrgKind.CUSTOMS_AUTHORITY, OrgKind.EU_AGENCY, OrgKind.THIRD_COUNTRY_PARTNER}),
@@ -131,6 +137,7 @@ ROLES: dict[Role, tuple[frozenset[str], frozenset[OrgKind]]] = {
                 "port_alert:ack",
                 "release:read",
                 "release:customs",
+                "substance:read",
             }
         ),
         frozenset({OrgKind.CUSTOMS_AUTHORITY}),
@@ -178,12 +185,30 @@ ROLES: dict[Role, tuple[frozenset[str], frozenset[OrgKind]]] = {
                 "watchlist:read",
                 "watchlist:write",
                 "employee:read",
+                "substance:read",
+                "substance:write",
+                "substance_incident:read",
+                "substance_incident:write",
+                "drug_alert:read",
             }
         ),
         frozenset({OrgKind.POLICE, OrgKind.EU_AGENCY}),
     ),
     Role.ALERT_FOCAL_POINT: (
-        frozenset({"note:read", "note:write"}),
+        frozenset(
+            {
+                "note:read",
+                "note:write",
+                "substance:read",
+                "substance:write",
+                "substance_incident:read",
+                "substance_incident:write",
+                "drug_alert:read",
+                "drug_alert:write",
+                "drug_alert:ack",
+                "subscription:manage",
+            }
+        ),
         frozenset({OrgKind.CUSTOMS_AUTHORITY, OrgKind.POLICE, OrgKind.EU_AGENCY}),
     ),
     Role.ORG_ADMIN: (frozenset({"note:read", "user:read", "user:manage", "audit:read"}), _ALL),

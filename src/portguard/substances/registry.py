@@ -380,3 +380,62 @@ def unmasking_targets(
 def similarity_index(records: Iterable[SubstanceRecord]) -> SimilarityIndex:
     """Morgan fingerprints of every record with a structure, keyed by name."""
     return SimilarityIndex((record.name, record.structure) for record in records if record.structure is not None)
+
+
+# ------------------------------------------------------------------------------------- seeding the registry
+
+# The substance group of each entry of the shared file (what alert subscriptions filter by): the drug whose
+# manufacture the precursor serves. Category 3 solvents and acids are counted with cocaine, their largest illicit use
+# in Europe's ports (they are also used for heroin and many others).
+SEED_GROUPS: dict[str, str] = {
+    "1-Phenyl-2-propanone": "amphetamine",
+    "Methyl alpha-phenylacetoacetate": "amphetamine",
+    "Ethyl alpha-phenylacetoacetate": "amphetamine",
+    "Diethyl (phenylacetyl)propanedioate": "amphetamine",
+    "Methyl 2-methyl-3-phenyloxirane-2-carboxylate": "amphetamine",
+    "2-Methyl-3-phenyloxirane-2-carboxylic acid": "amphetamine",
+    "Ethyl 2-methyl-3-phenyloxirane-2-carboxylate": "amphetamine",
+    "alpha-Phenylacetoacetamide": "amphetamine",
+    "alpha-Phenylacetoacetonitrile": "amphetamine",
+    "Phenylacetic acid": "amphetamine",
+    "Isosafrole (cis+trans)": "mdma",
+    "3,4-Methylenedioxyphenylpropan-2-one": "mdma",
+    "Piperonal": "mdma",
+    "Safrole": "mdma",
+    "Methyl 3-(1,3-benzodioxol-5-yl)-2-methyloxirane-2-carboxylate": "mdma",
+    "3-(1,3-Benzodioxol-5-yl)-2-methyloxirane-2-carboxylic acid": "mdma",
+    "Ethyl 3-(1,3-benzodioxol-5-yl)-2-methyloxirane-2-carboxylate": "mdma",
+    "Methyl 3-oxo-2-(3,4-methylenedioxyphenyl)butanoate": "mdma",
+    "Isopropylidene (2-(3,4-methylenedioxyphenyl)acetyl)malonate": "mdma",
+    "Ephedrine": "methamphetamine",
+    "Pseudoephedrine": "methamphetamine",
+    "Norephedrine": "amphetamine",
+    "(1R,2S)-(-)-Chloroephedrine": "methamphetamine",
+    "(1S,2S)-(+)-Chloropseudoephedrine": "methamphetamine",
+    "Red phosphorus": "methamphetamine",
+    "Medicinal/veterinary products containing ephedrine or its salts": "methamphetamine",
+    "Medicinal/veterinary products containing pseudoephedrine or its salts": "methamphetamine",
+    "Ergometrine": "lsd",
+    "Ergotamine": "lsd",
+    "Lysergic acid": "lsd",
+    "4-Anilino-N-phenethylpiperidine": "fentanyl",
+    "N-Phenethyl-4-piperidone": "fentanyl",
+    "N-Phenylpiperidin-4-amine": "fentanyl",
+    "tert-Butyl 4-(phenylamino)piperidine-1-carboxylate": "fentanyl",
+    "N-Phenyl-N-(piperidin-4-yl)propanamide": "fentanyl",
+    "Piperidin-4-one": "fentanyl",
+    "tert-Butyl 4-oxopiperidine-1-carboxylate": "fentanyl",
+    "Acetic anhydride": "heroin",
+    "Potassium permanganate": "cocaine",
+    "Hydrochloric acid": "cocaine",
+    "Sulphuric acid": "cocaine",
+    "Toluene": "cocaine",
+    "Ethyl ether": "cocaine",
+    "Acetone": "cocaine",
+    "Methylethylketone": "cocaine",
+}
+
+
+def seed_group(name: str) -> str:
+    """The substance group of a shared-file entry ("other" for a name the table does not know)."""
+    return SEED_GROUPS.get(name, "other")
