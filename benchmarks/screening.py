@@ -28,10 +28,29 @@ Then the hit/miss table: for each known case, what unmasking (does it reach the 
 (Tanimoto ≥ 0.5 to the parent) and substructure search (does the query contain the parent?) make of it — for a
 look-alike, against the nearest of the parents of all designer forms — and the count flagged by each method.
 
-Goods-line screening (identifiers and names in declarations' goods descriptions, lines per second) is measured by
-the screening service that reads declarations; its rows are added to this benchmark with that service.
+The same queries also go through `screening.Screener.screen_structure` (identifier, unmasking and similarity with
+the reasons written), the call the service makes for a structure.
 
-Run: `.venv/bin/python benchmarks/screening.py [--known 2000] [--random 2000] [--repeat 3] [--data ../shared/data]`
+**Goods lines** (identifier + name screening, `Screener.screen_line`), lines per second, on a realistic mix: the
+goods lines of `--lines` lines' worth of synthetic ICS2-like declarations (`declarations.generator`: fruit, coffee,
+textiles, machinery and chemicals with their usual descriptions and HS/CN codes, acetone, MEK and piperonal among
+them). The KCS data set in the shared folder has no goods descriptions (its SOURCE.md: HS6 codes only), so it cannot
+serve here. About 1 % of the lines (`--inject`) are replaced by lines naming a scheduled precursor: a registry name,
+abbreviation or shipped synonym as written, in capitals with the accents dropped, or its CAS number, in ordinary
+packaging words and with the precursor's CN code half of the time. Measured in the same run:
+
+* **screener, no cache**: every line analysed afresh (`cache_size=0`);
+* **screener, batch**: `screen_lines` over the same lines, repeated descriptions analysed once (the generator, like
+  real traffic, repeats descriptions);
+* **baseline, substring search**: the line lowercased and searched (`in`) for every registry name, abbreviation,
+  shipped synonym (lowercased) and CAS number — the plain test a text screen would start from.
+
+Each is scored against what the lines name: the injected lines and the generator's lines whose description names a
+scheduled precursor (acetone, MEK, piperonal, PMK methyl glycidate, APAAN). "Wrong" counts flagged lines that name
+none (the substring search flags phenylacetonitrile as Phenylaceton, for instance).
+
+Run: `.venv/bin/python benchmarks/screening.py [--known 2000] [--random 2000] [--lines 50000] [--repeat 3]
+[--data ../shared/data]`
 """
 
 from __future__ import annotations
@@ -41,7 +60,10 @@ import random
 import statistics
 import sys
 import time
+import unicodedata
+from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from rdkit import Chem
@@ -50,7 +72,8 @@ from rdkit.rdBase import BlockLogs
 from rich.console import Console
 from rich.table import Table
 
-from portguard.substances import calibration, registry
+from portguard.declarations import generator
+from portguard.substances import calibration, registry, screening
 from portguard.substances.calibration import Case
 from portguard.substances.chemistry import Structure, Unmasker, parse_smiles, tanimoto
 
@@ -102,10 +125,148 @@ def random_molecules(sources: Sequence[str], *, count: int, seed: int) -> list[s
     return rng.sample(sorted(built), min(count, len(built)))
 
 
+# the generator's descriptions that name a scheduled precursor, by commodity key (the others of those commodities,
+# "Organic powder" or "Fine chemical", name nothing)
+NAMED_BY_GENERATOR = {
+    "acetone": ("Acetone", "ACETONE 99.5% MIN", "Acetone, technical grade"),
+    "mek": ("Butanone (methyl ethyl ketone)", "METHYL ETHYL KETONE (MEK)", "MEK solvent"),
+    "piperonal": ("Piperonal", "Heliotropin (piperonal) for fragrances"),
+    "pmk_glycidate": ("PMK methyl glycidate", "Methyl 3-(1,3-benzodioxol-5-yl)-2-methyloxirane-2-carboxylate"),
+    "apaan": ("alpha-Phenylacetoacetonitrile", "APAAN"),
+}
+PACKAGING = ("25 kg drums", "200 L drums", "IBC", "fibre drums", "bags", "1 x 20' container", "net 500 kg", "pallets")
+
+
+@dataclass(frozen=True, slots=True)
+class GoodsLine:
+    """One goods line of the benchmark and whether it names a scheduled precursor."""
+
+    description: str
+    hs_code: str | None
+    names_precursor: bool
+
+
+def _ascii_upper(text: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch)).upper()
+
+
+def goods_lines(
+    records: Sequence[registry.SubstanceRecord], *, count: int, inject: float, seed: int
+) -> list[GoodsLine]:
+    """`count` goods lines of generated declarations, with a share `inject` replaced by lines naming a precursor."""
+    named = tuple(text for texts in NAMED_BY_GENERATOR.values() for text in texts)
+    lines: list[GoodsLine] = []
+    for declaration in generator.generate(count, seed=seed):
+        for goods in declaration["goods"]:
+            description = goods["description"]
+            lines.append(GoodsLine(description, goods["hs_code"], description.endswith(named)))
+        if len(lines) >= count:
+            break
+    lines = lines[:count]
+    synonyms = screening.load_synonyms()
+    names = [
+        (record, text)
+        for record in records
+        for text in (record.name, *record.abbrev.split("/"), *(s.text for s in synonyms.get(record.name, ())))
+        if text
+    ]
+    rng = random.Random(seed)
+    for index in rng.sample(range(len(lines)), round(len(lines) * inject)):
+        record, text = rng.choice(names)
+        form = rng.random()
+        if form < 0.25 and record.cas:
+            text = f"organic chemical CAS {record.cas}"
+        elif form < 0.5:
+            text = _ascii_upper(text)
+        packaging = rng.choice(PACKAGING)
+        description = f"{text}, {packaging}" if rng.random() < 0.5 else f"{packaging} {text}"
+        code = record.cn_codes[0].digits.ljust(8, "0") if record.cn_codes and rng.random() < 0.5 else "29420000"
+        lines[index] = GoodsLine(description, code, True)
+    return lines
+
+
+def substring_baseline(records: Sequence[registry.SubstanceRecord]) -> Callable[[str], set[str]]:
+    """The plain search: lowercased names, abbreviations, shipped synonyms and CAS numbers, each tested with `in`."""
+    synonyms = screening.load_synonyms()
+    terms: list[tuple[str, str]] = []
+    for record in records:
+        texts = {record.name, *record.abbrev.split("/"), *(s.text for s in synonyms.get(record.name, ()))}
+        terms += [(text.lower(), record.name) for text in texts if text]
+        if record.cas:
+            terms.append((record.cas, record.name))
+
+    def search(description: str) -> set[str]:
+        text = description.lower()
+        return {name for term, name in terms if term in text}
+
+    return search
+
+
+def goods_line_table(records: Sequence[registry.SubstanceRecord], args: argparse.Namespace) -> None:
+    """Time and score goods-line screening against the substring baseline."""
+    lines = goods_lines(records, count=args.lines, inject=args.inject, seed=args.seed)
+    substances = screening.substances_from_records(records)
+    baseline = substring_baseline(records)
+    truth = [line.names_precursor for line in lines]
+    distinct = len({(line.description, line.hs_code) for line in lines})
+
+    def cold() -> list[bool]:
+        screener = screening.Screener(substances, cache_size=0)
+        return [bool(screener.screen_line(description=g.description, hs_code=g.hs_code)) for g in lines]
+
+    def batch() -> list[bool]:
+        screener = screening.Screener(substances)
+        found = screener.screen_lines(lines=((i, g.description, g.hs_code) for i, g in enumerate(lines)))
+        return [bool(hits) for _, hits in found]
+
+    def plain() -> list[bool]:
+        return [bool(baseline(line.description)) for line in lines]
+
+    rows = []
+    for task, work in (
+        ("screener, no cache (identifiers + names)", cold),
+        ("screener, batch (repeated descriptions cached)", batch),
+        ("baseline: substring search (`in`)", plain),
+    ):
+        seconds = timed(work, args.repeat)
+        flagged = work()
+        right = sum(f and t for f, t in zip(flagged, truth, strict=True))
+        wrong = sum(f and not t for f, t in zip(flagged, truth, strict=True))
+        rows.append((task, seconds, sum(flagged), right, wrong))
+    base_rate = len(lines) / rows[-1][1]
+
+    table = Table(
+        title=f"goods-line screening: {len(lines):,} lines ({distinct:,} distinct), {sum(truth):,} name a precursor "
+        f"({round(len(lines) * args.inject):,} injected), median of {args.repeat}"
+    )
+    for column in ("task", "seconds", "lines/s", "µs/line", "× baseline speed", "flagged", "right", "wrong", "missed"):
+        table.add_column(column, justify="left" if column == "task" else "right")
+    for task, seconds, flagged, right, wrong in rows:
+        rate = len(lines) / seconds
+        table.add_row(
+            task, f"{seconds:.3f}", f"{rate:,.0f}", f"{seconds / len(lines) * 1e6:,.1f}", f"{rate / base_rate:.2f}",
+            f"{flagged:,}", f"{right:,}", f"{wrong:,}", f"{sum(truth) - right:,}",
+        )  # fmt: skip
+    console.print(table)
+
+    screener = screening.Screener(substances)
+    examples = [
+        line.description
+        for line in lines
+        if bool(baseline(line.description))
+        != bool(screener.screen_line(description=line.description, hs_code=line.hs_code))
+    ]
+    counts = Counter(examples).most_common(6)
+    if counts:
+        console.print("where the two disagree (most frequent lines): " + "; ".join(f"{d!r} ×{n}" for d, n in counts))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--known", type=int, default=2000, help="known queries (the cases, repeated)")
     parser.add_argument("--random", type=int, default=2000, help="random BRICS molecules")
+    parser.add_argument("--lines", type=int, default=50000, help="goods lines for the goods-line screening")
+    parser.add_argument("--inject", type=float, default=0.01, help="share of goods lines naming a precursor")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=20260301)
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -136,6 +297,11 @@ def main() -> None:
     def similar_all(queries: list[str]) -> Callable[[], object]:
         return lambda: [index.nearest(smiles, top=5) for smiles in queries]
 
+    structure_screener = screening.Screener(screening.substances_from_records(records))
+
+    def screen_all(queries: list[str]) -> Callable[[], object]:
+        return lambda: [structure_screener.screen_structure(smiles=smiles) for smiles in queries]
+
     def substructure_all(queries: list[str]) -> Callable[[], object]:
         def run() -> list[bool]:
             out = []
@@ -153,6 +319,9 @@ def main() -> None:
         rows.append(("unmasking (≤ 4 steps)", label, len(queries), timed(unmask_all(queries), args.repeat), ""))
         rows.append(
             ("Morgan similarity, whole registry", label, len(queries), timed(similar_all(queries), args.repeat), "")
+        )
+        rows.append(
+            ("Screener.screen_structure (all three, reasons)", label, len(queries), timed(screen_all(queries), 1), "")
         )
         rows.append(
             ("baseline: substructure search", label, len(queries), timed(substructure_all(queries), args.repeat), "")
@@ -216,6 +385,8 @@ def main() -> None:
     for kind, (n, by_unmasking, by_similarity, by_substructure) in summary.items():
         verdicts.add_row(kind, str(n), str(by_unmasking), str(by_similarity), str(by_substructure))
     console.print(verdicts)
+
+    goods_line_table(records, args)
 
 
 if __name__ == "__main__":
