@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     mqtt_port: int = Field(default=1883, description="Its port.")
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
+    nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server drug alerts are published to.")
+    webhook_timeout_s: float = Field(default=10.0, description="How long an alert webhook may take to answer.")
 
     @property
     def effective_database_url(self) -> str:
