@@ -30,6 +30,7 @@ from portguard.personnel import cli as personnel_cli
 from portguard.sharing import auth, service
 from portguard.sharing import cli as sharing_cli
 from portguard.sharing.models import Organisation, User
+from portguard.substances import cli as substances_cli
 
 NEW_PASSWORD = "a long enough password"
 KCS = Path(__file__).resolve().parents[2] / "shared" / "data" / "customs-declarations"
@@ -63,6 +64,7 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     monkeypatch.setattr(controls_cli, "from_settings", tracking)
     monkeypatch.setattr(network_cli, "from_settings", tracking)
     monkeypatch.setattr(personnel_cli, "from_settings", tracking)
+    monkeypatch.setattr(substances_cli, "from_settings", tracking)
     get_settings.cache_clear()
     yield tmp_path / "data"
     get_settings.cache_clear()

@@ -17,6 +17,7 @@ from portguard.personnel import cli as personnel_cli
 from portguard.release import cli as release_cli
 from portguard.risk import cli as risk_cli
 from portguard.sharing import cli as sharing_cli
+from portguard.substances import cli as substances_cli
 from portguard.tracking import cli as tracking_cli
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ app.add_typer(tracking_cli.app, name="tracking")
 app.add_typer(release_cli.app, name="release")
 app.add_typer(network_cli.app, name="network")
 app.add_typer(personnel_cli.app, name="personnel")
+app.add_typer(substances_cli.app, name="substances")
 
 
 @db_app.command("upgrade")

@@ -76,6 +76,17 @@ COLUMNS: dict[str, Column] = {
             "highest network risk (0-1) among the declaration's parties: how close they sit to seizures in the newest"
             " network run before the declaration",
         ),
+        Column(
+            "precursor_hit",
+            "number",
+            "strongest precursor-screening hit (0-1) on the declaration's goods lines: 1 an exact identifier, about"
+            " 0.9 a name, 0.8 a designer form by unmasking, at most 0.5 similarity; 0 no hit",
+        ),
+        Column(
+            "precursor_category",
+            "text",
+            "the most controlled EU precursor category among the hits ('1', '2A', '2B', '3', '4'); NULL without",
+        ),
         Column("consignor", "text", "consignor name (the seller when there is no consignor)"),
         Column("consignor_country", "text", "consignor country"),
     )

@@ -27,6 +27,7 @@ from portguard.core.policy import Action, Principal, visible_filter
 from portguard.declarations.models import Container, Declaration, GoodsItem, Party
 from portguard.network import service as network
 from portguard.risk.expr import COLUMNS
+from portguard.substances import service as substances
 
 CONSIGNEE_ROLES = ("consignee", "importer")  # the first one present names the consignee
 CONSIGNOR_ROLES = ("consignor", "seller")
@@ -87,9 +88,12 @@ SELECT b.* EXCLUDE (consignee_key),
        coalesce(h.consignee_controls, 0)::INTEGER AS consignee_controls,
        coalesce(h.consignee_irregularities, 0)::INTEGER AS consignee_irregularities,
        coalesce(h.consignee_seizures, 0)::INTEGER AS consignee_seizures,
-       coalesce(n.party_network_risk, 0.0)::DOUBLE AS party_network_risk
+       coalesce(n.party_network_risk, 0.0)::DOUBLE AS party_network_risk,
+       coalesce(p.precursor_hit, 0.0)::DOUBLE AS precursor_hit,
+       p.precursor_category
 FROM base b LEFT JOIN history h ON h.declaration_id = b.declaration_id AND h.is_decl = 1
 LEFT JOIN network_raw n ON n.declaration_id = b.declaration_id
+LEFT JOIN precursor_raw p ON p.declaration_id = b.declaration_id
 WHERE b.lodged_at >= $start AND b.lodged_at < $end
 ORDER BY b.lodged_at, b.declaration_id
 """
@@ -117,6 +121,7 @@ class Raw:
     parties: pa.Table  # every role; the view uses the consignee and consignor roles
     results: pa.Table
     network: pa.Table | None = None  # declaration_id, party_network_risk (only declarations with a risky party)
+    precursors: pa.Table | None = None  # declaration_id, precursor_hit, precursor_category (declarations with a hit)
 
     def results_before(self, cutoff: datetime | None) -> pa.Table:
         """The control results recorded before `cutoff` (all when None)."""
@@ -214,7 +219,17 @@ def read_raw(
             "party_network_risk": pa.array(list(risk.values()), pa.float64()),
         }
     )
-    return Raw(declarations, goods, containers, parties, results, network_table)
+    strength = substances.declaration_strength(
+        session, actor=actor, declaration_ids=declarations.column("id").to_pylist()
+    )
+    precursor_table = pa.table(
+        {
+            "declaration_id": pa.array(list(strength), pa.string()),
+            "precursor_hit": pa.array([v.hit for v in strength.values()], pa.float64()),
+            "precursor_category": pa.array([v.category for v in strength.values()], pa.string()),
+        }
+    )
+    return Raw(declarations, goods, containers, parties, results, network_table, precursor_table)
 
 
 def declaration_view(
@@ -231,7 +246,15 @@ def declaration_view(
     `actor=None` is the system (the CLI): everything."""
     raw = read_raw(session, actor=actor, end=end, justification=justification)
     return assemble(
-        raw.declarations, raw.goods, raw.containers, raw.parties, raw.results, start=start, end=end, network=raw.network
+        raw.declarations,
+        raw.goods,
+        raw.containers,
+        raw.parties,
+        raw.results,
+        start=start,
+        end=end,
+        network=raw.network,
+        precursors=raw.precursors,
     )
 
 
@@ -245,9 +268,12 @@ def assemble(
     start: datetime,
     end: datetime,
     network: pa.Table | None = None,
+    precursors: pa.Table | None = None,
 ) -> pa.Table:
     """The view from raw tables (as read from the store); see `declaration_view`. `network` holds the network risk
-    of the declarations that have some (`party_network_risk`; 0 for the others)."""
+    of the declarations that have some (`party_network_risk`; 0 for the others), `precursors` the strongest
+    precursor-screening hit of those that have one (`precursor_hit`; 0 for the others) and the most controlled EU
+    category among their hits (`precursor_category`; NULL for the others)."""
     con = duckdb.connect()
     try:
         con.register("declarations_raw", _typed(declarations, DECLARATION_TYPES))
@@ -265,6 +291,15 @@ def assemble(
                 {"declaration_id": pa.array([], pa.string()), "party_network_risk": pa.array([], pa.float64())}
             )
         con.register("network_raw", _typed(network, NETWORK_TYPES))
+        if precursors is None:
+            precursors = pa.table(
+                {
+                    "declaration_id": pa.array([], pa.string()),
+                    "precursor_hit": pa.array([], pa.float64()),
+                    "precursor_category": pa.array([], pa.string()),
+                }
+            )
+        con.register("precursor_raw", _typed(precursors, PRECURSOR_TYPES))
         view = con.sql(_ASSEMBLE, params={"start": start, "end": end}).to_arrow_table()
     finally:
         con.close()
@@ -304,6 +339,7 @@ PARTY_TYPES = {
     "country": pa.string(),
 }
 NETWORK_TYPES = {"declaration_id": pa.string(), "party_network_risk": pa.float64()}
+PRECURSOR_TYPES = {"declaration_id": pa.string(), "precursor_hit": pa.float64(), "precursor_category": pa.string()}
 RESULT_TYPES = {"declaration_id": pa.string(), "outcome": pa.string(), "recorded_at": TS, "critical": pa.bool_()}
 
 

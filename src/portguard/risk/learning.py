@@ -65,6 +65,7 @@ NUMERIC = (
     "rule_score",
     "rule_hits",
     "party_network_risk",
+    "precursor_hit",
 )
 # history groups: name -> key columns of the model frame; parties also get a critical-finding rate
 HISTORY: dict[str, tuple[str, ...]] = {
@@ -224,7 +225,15 @@ def build_frame(
     model brings its own)."""
     known = raw.results_before(label_cutoff)
     full = view_features.assemble(
-        raw.declarations, raw.goods, raw.containers, raw.parties, known, start=EPOCH, end=end, network=raw.network
+        raw.declarations,
+        raw.goods,
+        raw.containers,
+        raw.parties,
+        known,
+        start=EPOCH,
+        end=end,
+        network=raw.network,
+        precursors=raw.precursors,
     )
     con = duckdb.connect()
     try:
@@ -295,7 +304,7 @@ def _frame(
     for name in CATEGORICAL:
         X[name] = data[name].astype(object).where(data[name].notna(), None)
     for name in ("net_mass_kg", "gross_mass_kg", "value", "value_per_kg", "goods_items", "containers",
-                 "consignee_age_days", "consignee_declarations", "party_network_risk"):  # fmt: skip
+                 "consignee_age_days", "consignee_declarations", "party_network_risk", "precursor_hit"):  # fmt: skip
         X[name] = pd.to_numeric(data[name], errors="coerce").astype("float64")
     median = np.array(
         [medians.get(f"{h}|{c}", np.nan) for h, c in zip(data["hs6"], data["currency"], strict=True)], dtype="float64"
