@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from portguard.core.deps import CurrentPrincipal, DbSession
 from portguard.core.errors import Forbidden
@@ -38,15 +39,23 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _token_principal(session: Session, secret: str) -> Principal | None:
+    user_id = auth.token_user_id(session, secret=secret)
+    return service.load_principal(session, user_id=user_id) if user_id else None
+
+
 async def authenticate(request: Request, session: Session) -> Principal | None:
-    """The principal behind a bearer token or a session cookie; enforces CSRF for cookie-authenticated writes."""
+    """The principal behind a bearer token or a session cookie; enforces CSRF for cookie-authenticated writes.
+
+    Async only to read a form's CSRF field; every database call runs in the thread pool. On SQLite the first
+    statement of a request waits for the write lock (`BEGIN IMMEDIATE`): waiting on the event loop would stop the
+    request holding the lock from ever finishing, and both would fail after the 30 s busy timeout."""
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             return None
-        user_id = auth.token_user_id(session, secret=secret.strip())
-        return service.load_principal(session, user_id=user_id) if user_id else None
+        return await run_in_threadpool(_token_principal, session, secret.strip())
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
@@ -54,7 +63,7 @@ async def authenticate(request: Request, session: Session) -> Principal | None:
         session_id = _signer(request, "session").loads(cookie)
     except BadSignature:
         return None
-    web_session = auth.session_user(session, session_id=str(session_id))
+    web_session = await run_in_threadpool(auth.session_user, session, session_id=str(session_id))
     if web_session is None:
         return None
     if request.method not in SAFE_METHODS:
@@ -65,7 +74,7 @@ async def authenticate(request: Request, session: Session) -> Principal | None:
             raise Forbidden("missing or wrong CSRF token; reload the page and try again")
     request.state.web_session_id = web_session.id
     request.state.csrf_token = web_session.csrf_token
-    return service.load_principal(session, user_id=web_session.user_id)
+    return await run_in_threadpool(service.load_principal, session, user_id=web_session.user_id)
 
 
 def _safe_next(target: str | None) -> str:
