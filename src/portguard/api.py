@@ -31,6 +31,7 @@ from portguard.release import api as release_api
 from portguard.risk import api as risk_api
 from portguard.risk import targeting_api
 from portguard.sharing import api as sharing_api
+from portguard.substances import api as substances_api
 from portguard.tracking import api as tracking_api
 from portguard.web import pages as web_pages
 
@@ -157,5 +158,7 @@ def create_app(*, settings: Settings | None = None, db: Database | None = None) 
     app.include_router(network_api.pages)
     app.include_router(personnel_api.router)
     app.include_router(personnel_api.pages)
+    app.include_router(substances_api.router)
+    app.include_router(substances_api.pages)
     app.include_router(jobs.router)
     return app

@@ -36,6 +36,8 @@ def test_customs_analyst_sees_notes_but_no_admin(page, live_server):
         "/release",
         "/network",
         "/watchlists",
+        "/substances",
+        "/alerts",
         "/notes",
     ]
     page.click("nav >> text=Notes")

@@ -41,6 +41,8 @@ NAV: list[NavItem] = [
     NavItem("Network", "/network", "network:read"),
     NavItem("Watch lists", "/watchlists", "watchlist:read"),
     NavItem("Personnel", "/personnel", "employee:read"),
+    NavItem("Substances", "/substances", "substance:read"),
+    NavItem("Drug alerts", "/alerts", "drug_alert:read"),
     NavItem("Notes", "/notes", "note:read"),
     NavItem("Organisations & users", "/admin", "user:read"),
     NavItem("Audit", "/audit", "audit:read"),

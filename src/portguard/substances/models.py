@@ -41,6 +41,7 @@ from portguard.core.db import Base, UTCDateTime
 from portguard.core.policy import Handling, LegalRegime, ProtectedMixin
 from portguard.declarations.models import Country, Locode
 from portguard.substances.chemistry import valid_cas
+from portguard.substances.registry import status_label
 
 
 class SubstanceKind(StrEnum):
@@ -159,12 +160,7 @@ class Substance(ProtectedMixin, Base):
     @property
     def label(self) -> str:
         """The precursor status in a few words: `EU cat. 1, UN Table I`, or `not scheduled`."""
-        parts = []
-        if self.eu_category:
-            parts.append(f"EU cat. {self.eu_category}")
-        if self.un_1988_table:
-            parts.append(f"UN Table {self.un_1988_table}")
-        return ", ".join(parts) or "not scheduled"
+        return status_label(self.eu_category, self.un_1988_table) or "not scheduled"
 
 
 class Incident(ProtectedMixin, Base):

@@ -50,6 +50,16 @@ _CN = re.compile(r"^\s*(?P<ex>ex\s+)?(?P<digits>\d{4}(?:\s?\d{2}){0,3})\b")
 _UNQUOTE = re.compile(r"(^|;\s*)'(?=[=+\-@\t\r])")  # undoes `spreadsheet_safe` on the cells we exported
 
 
+def status_label(eu_category: str | None, un_1988_table: str | None) -> str:
+    """A precursor status in a few words: `EU cat. 1, UN Table I` ("" when neither lists it)."""
+    parts = []
+    if eu_category:
+        parts.append(f"EU cat. {eu_category}")
+    if un_1988_table:
+        parts.append(f"UN Table {un_1988_table}")
+    return ", ".join(parts)
+
+
 def precursor_file(data_dir: Path) -> Path:
     """The shared list of scheduled precursors inside a shared data folder (`Settings.shared_data_dir`)."""
     return data_dir / PRECURSORS_FILE
@@ -117,12 +127,7 @@ class SubstanceRecord:
     @property
     def label(self) -> str:
         """The legal status in a few words: `EU cat. 1, UN Table I`."""
-        parts = []
-        if self.eu_category:
-            parts.append(f"EU cat. {self.eu_category}")
-        if self.un_1988_table:
-            parts.append(f"UN Table {self.un_1988_table}")
-        return ", ".join(parts)
+        return status_label(self.eu_category, self.un_1988_table)
 
 
 @dataclass(frozen=True, slots=True)

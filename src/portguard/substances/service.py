@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -88,6 +89,18 @@ def _check_group(actor: Principal, sharing: Sharing) -> None:
         )
     if sharing.handling == Handling.RED:
         raise InvalidInput("RED needs named recipients; substances and alerts use AMBER or wider", field="handling")
+
+
+def _owned(actor: Principal, sharing: Sharing, now: datetime) -> dict[str, Any]:
+    """The columns every new protected record of the actor gets: owner, handling code, group, regime, creator."""
+    return {
+        "owner_org_id": actor.org_id,
+        "handling": sharing.handling.value,
+        "sharing_group_id": sharing.sharing_group_id,
+        "legal_regime": sharing.legal_regime.value,
+        "created_by": actor.user_id,
+        "created_at": now,
+    }
 
 
 # ---------------------------------------------------------------- registry
@@ -191,13 +204,8 @@ def _upsert(
             row = Substance(
                 id=new_id("sub"),
                 name=record.name,
-                owner_org_id=actor.org_id,
-                handling=sharing.handling.value,
-                sharing_group_id=sharing.sharing_group_id,
-                legal_regime=sharing.legal_regime.value,
-                created_by=actor.user_id,
-                created_at=now,
                 updated_at=now,
+                **_owned(actor, sharing, now),
                 **values,
             )
             session.add(row)
@@ -340,13 +348,8 @@ def register(session: Session, *, actor: Principal, data: SubstanceIn) -> Substa
         parent_id=parent[0].id if parent else None,
         parent_reason=parent[1] if parent else None,
         notes=data.notes,
-        owner_org_id=actor.org_id,
-        handling=data.handling.value,
-        sharing_group_id=data.sharing_group_id,
-        legal_regime=data.legal_regime.value,
-        created_by=actor.user_id,
-        created_at=now,
         updated_at=now,
+        **_owned(actor, data, now),
     )
     session.add(substance)
     session.flush()
@@ -412,10 +415,8 @@ def get(session: Session, *, actor: Principal, substance_id: str) -> Substance:
 
 def names(session: Session, *, ids: Iterable[str]) -> dict[str, str]:
     """Substance names by id (for labels of records the caller already may read)."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    return dict(session.execute(select(Substance.id, Substance.name).where(Substance.id.in_(wanted))).all())
+    query = select(Substance.id, Substance.name).where(Substance.id.in_(sorted(set(ids))))
+    return {substance_id: name for substance_id, name in session.execute(query)}
 
 
 def structure_svg(substance: Substance, *, width: int = 320, height: int = 240) -> str | None:
@@ -452,12 +453,7 @@ def record_incident(session: Session, *, actor: Principal, substance_id: str, da
         route=list(data.route),
         modus_operandi=data.modus_operandi,
         declaration_id=data.declaration_id,
-        owner_org_id=actor.org_id,
-        handling=data.handling.value,
-        sharing_group_id=data.sharing_group_id,
-        legal_regime=data.legal_regime.value,
-        created_by=actor.user_id,
-        created_at=utcnow(),
+        **_owned(actor, data, utcnow()),
     )
     session.add(incident)
     session.flush()
@@ -586,12 +582,7 @@ def draft_alert(session: Session, *, actor: Principal, data: AlertIn) -> DrugAle
         id=new_id("alr"),
         type=data.type.value,
         status=AlertStatus.DRAFT.value,
-        owner_org_id=actor.org_id,
-        handling=data.handling.value,
-        sharing_group_id=data.sharing_group_id,
-        legal_regime=data.legal_regime.value,
-        created_by=actor.user_id,
-        created_at=utcnow(),
+        **_owned(actor, data, utcnow()),
         **values,
     )
     if alert.ack_hours is None:
@@ -662,17 +653,6 @@ def match(subscription: Subscription, concern: Concern) -> str | None:
             return None
         reasons.append(f"{label} {', '.join(hits)}")
     return f"{subscription.name}: " + ("; ".join(reasons) if reasons else "all alerts")
-
-
-def _visible_alert(session: Session, actor: Principal, alert_id: str) -> tuple[DrugAlert, AlertRecipient | None]:
-    alert = session.get(DrugAlert, alert_id)
-    if alert is None:
-        raise NotFound(f"no alert {alert_id}")
-    mine = session.get(AlertRecipient, (alert_id, actor.org_id)) if alert.status != AlertStatus.DRAFT else None
-    if mine is not None and actor.has("drug_alert:read"):
-        return alert, mine
-    audit.consult_one(session, actor=actor, record=alert, object_type="drug_alert")
-    return alert, None
 
 
 def send_alert(
@@ -784,7 +764,8 @@ def list_alerts(
 
 @dataclass(frozen=True)
 class AlertView:
-    """An alert as one reader sees it: the recipients they may see, their own row, the deliveries if the sender."""
+    """An alert as one reader sees it: every recipient and delivery (the sender, or a reader by the policy), or only
+    their own row (a recipient the policy alone would not let read it)."""
 
     alert: DrugAlert
     recipients: list[AlertRecipient]
@@ -792,17 +773,34 @@ class AlertView:
     deliveries: list[Delivery]
     org_names: dict[str, str]
     substance: Substance | None
+    full: bool
 
     @property
     def sender(self) -> bool:
-        """Whether the reader sees the alert as its sender (or as the policy allows), with every recipient."""
-        return self.mine is None or len(self.recipients) > 1 or self.recipients != [self.mine]
+        """Whether the reader sees every recipient's answer and every delivery."""
+        return self.full
 
 
 def get_alert(session: Session, *, actor: Principal, alert_id: str) -> AlertView:
-    """An alert with what its reader may see of its recipients and deliveries."""
-    alert, mine = _visible_alert(session, actor, alert_id)
-    if mine is not None and not can(actor, Action.READ, alert):
+    """An alert with what its reader may see of its recipients and deliveries; "not found" for anyone else."""
+    alert = session.get(DrugAlert, alert_id)
+    if alert is None or (alert.status == AlertStatus.DRAFT and alert.owner_org_id != actor.org_id):
+        raise NotFound(f"no alert {alert_id}")
+    mine = session.get(AlertRecipient, (alert_id, actor.org_id))
+    full = bool(can(actor, Action.READ, alert))
+    if full:
+        audit.consult_one(session, actor=actor, record=alert, object_type="drug_alert")
+        recipients = list(
+            session.scalars(
+                select(AlertRecipient).where(AlertRecipient.alert_id == alert.id).order_by(AlertRecipient.org_id)
+            )
+        )
+        deliveries = list(
+            session.scalars(
+                select(Delivery).where(Delivery.alert_id == alert.id).order_by(Delivery.created_at, Delivery.id)
+            )
+        )
+    elif mine is not None and actor.has("drug_alert:read"):
         recipients, deliveries = [mine], []
         audit.append(
             session,
@@ -814,26 +812,52 @@ def get_alert(session: Session, *, actor: Principal, alert_id: str) -> AlertView
             detail={"as": "recipient"},
         )
     else:
-        if mine is None and alert.owner_org_id != actor.org_id and alert.status == AlertStatus.DRAFT:
-            raise NotFound(f"no alert {alert_id}")
-        recipients = list(
-            session.scalars(
-                select(AlertRecipient).where(AlertRecipient.alert_id == alert.id).order_by(AlertRecipient.org_id)
-            )
-        )
-        deliveries = list(
-            session.scalars(
-                select(Delivery).where(Delivery.alert_id == alert.id).order_by(Delivery.created_at, Delivery.id)
-            )
-        )
-    orgs = {r.org_id for r in recipients} | {alert.owner_org_id}
-    org_names = dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(orgs))).all())
+        raise NotFound(f"no alert {alert_id}")
+    org_names = _org_names(session, {r.org_id for r in recipients} | {alert.owner_org_id})
     substance = None
     if alert.substance_id:
         candidate = session.get(Substance, alert.substance_id)
         if candidate is not None and (can(actor, Action.READ, candidate) or mine is not None):
             substance = candidate
-    return AlertView(alert, recipients, mine, deliveries, org_names, substance)
+    return AlertView(alert, recipients, mine, deliveries, org_names, substance, full)
+
+
+def _org_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
+    query = select(Organisation.id, Organisation.name).where(Organisation.id.in_(sorted(set(ids))))
+    return {org_id: name for org_id, name in session.execute(query)}
+
+
+def org_names(session: Session, *, ids: Iterable[str]) -> dict[str, str]:
+    """Organisation names by id (for recipients the caller already may see)."""
+    return _org_names(session, ids)
+
+
+def recipients_of(
+    session: Session, *, actor: Principal, alert_ids: Sequence[str], own: bool
+) -> dict[str, list[AlertRecipient]]:
+    """The recipient rows of alerts the actor was shown: its own organisation's row (`own`, its inbox) or, for the
+    alerts its organisation sent, every row."""
+    out: dict[str, list[AlertRecipient]] = {alert_id: [] for alert_id in alert_ids}
+    if not alert_ids:
+        return out
+    query = select(AlertRecipient).where(AlertRecipient.alert_id.in_(list(alert_ids)))
+    if own:
+        query = query.where(AlertRecipient.org_id == actor.org_id)
+    else:
+        sent = select(DrugAlert.id).where(DrugAlert.owner_org_id == actor.org_id)
+        query = query.where(AlertRecipient.alert_id.in_(sent))
+    for row in session.scalars(query.order_by(AlertRecipient.alert_id, AlertRecipient.org_id)):
+        out[row.alert_id].append(row)
+    return out
+
+
+def shown_target(delivery: Delivery) -> str:
+    """Where a delivery goes, as shown to readers: a webhook's scheme and host only (its path or query may carry
+    the receiver's own token), a NATS subject whole."""
+    if delivery.channel != Channel.WEBHOOK:
+        return delivery.target
+    parts = urlsplit(delivery.target)
+    return f"{parts.scheme}://{parts.netloc}/…" if parts.path not in ("", "/") or parts.query else delivery.target
 
 
 def _recipient_for(session: Session, actor: Principal, alert_id: str) -> tuple[DrugAlert, AlertRecipient]:
