@@ -40,6 +40,7 @@ USERS = [
     ("nl.analyst", "Anouk de Vries", "nl-customs", [Role.CUSTOMS_ANALYST]),
     ("nl.officer", "Bram Jansen", "nl-customs", [Role.INSPECTION_OFFICER]),
     ("nl.focal", "Carla Visser", "nl-customs", [Role.ALERT_FOCAL_POINT]),
+    ("be.focal", "Lotte Claes", "be-customs", [Role.ALERT_FOCAL_POINT]),
     ("nl.admin", "Dirk Smit", "nl-customs", [Role.ORG_ADMIN]),
     ("be.analyst", "Elise Peeters", "be-customs", [Role.CUSTOMS_ANALYST]),
     ("police.analyst", "Femke Bakker", "police", [Role.POLICE_ANALYST]),
@@ -189,6 +190,7 @@ def load(session: Session, *, shared_data_dir: Path | None = None) -> bool:
     )
     _load_network(session, users, investigators.id)
     _load_staff(session, users, partners.id)
+    _load_substances(session, users, alliance.id, shared_data_dir)
     return True
 
 
@@ -386,6 +388,162 @@ def _load_staff(session: Session, users: dict[str, User], group_id: str) -> None
     assert actor is not None and customs is not None
     with _console.status("loading the Delta terminal's staff and their access logs"):
         generator.demo(session, actor=actor, sharing_group_id=group_id, customs_actor=customs)
+
+
+def _load_substances(session: Session, users: dict[str, User], group_id: str, shared_data_dir: Path | None) -> None:
+    """The precursor registry and the drug alert system at work: the EU agency seeds the registry from the shared
+    list of scheduled precursors; the focal points subscribe; Dutch customs register an unscheduled BMK
+    pre-precursor found in a stopped shipment (unmasking names its parent), record the incident and alert; the EU
+    agency sent a formal notification two days ago, which Belgium answered and the Netherlands has not
+    acknowledged (so it escalates); and both customs authorities screen the declarations they may read."""
+    from datetime import UTC, datetime
+
+    from portguard.core.settings import get_settings
+    from portguard.substances import registry
+    from portguard.substances import service as substances
+    from portguard.substances.models import (
+        AlertIn,
+        AlertType,
+        DecideIn,
+        IncidentIn,
+        IncidentKind,
+        RecipientDecision,
+        ScreenDeclarationsIn,
+        SubscriptionIn,
+        SubstanceIn,
+        SubstanceKind,
+    )
+
+    folder = shared_data_dir or get_settings().shared_data_dir
+    if not registry.precursor_file(folder).exists():
+        _console.print("No shared precursor list found: the substances registry and drug alerts are left empty.")
+        return
+
+    def principal(username: str) -> Principal:
+        actor = service.load_principal(session, user_id=users[username].id)
+        assert actor is not None
+        return actor
+
+    eu, nl, nl_focal, be_focal = (principal(u) for u in ("eu.analyst", "nl.analyst", "nl.focal", "be.focal"))
+    seeded = substances.seed(session, actor=eu, data_dir=folder)
+    for actor, groups, ports in (
+        (nl_focal, [], ["NLRTM"]),
+        (be_focal, ["amphetamine", "mdma", "cocaine"], []),
+        (eu, [], []),
+    ):
+        slug = actor.username.replace(".", "-")
+        substances.subscribe(
+            session,
+            actor=actor,
+            data=SubscriptionIn(
+                name=f"{actor.username}: " + (", ".join(groups or ports) or "everything"),
+                substance_groups=groups,
+                ports=ports,
+                nats_subject=f"portguard.alerts.{slug}",
+            ),
+        )
+    designer = substances.register(
+        session,
+        actor=nl,
+        data=SubstanceIn(
+            name="Methyl 3-oxo-4-phenylbutanoate",
+            synonyms=["methyl 4-phenylacetoacetate", "MGPA"],
+            smiles="COC(=O)CC(=O)Cc1ccccc1",
+            cn_code="2918 30 00",
+            notes="Declared as a flavouring intermediate; a MAPA isomer that gives BMK in the same two steps.",
+            kind=SubstanceKind.CHEMICAL,
+            handling=Handling.GREEN,
+        ),
+    )
+    incident = substances.record_incident(
+        session,
+        actor=nl,
+        substance_id=designer.id,
+        data=IncidentIn(
+            kind=IncidentKind.STOPPED_SHIPMENT,
+            occurred_on=date.today() - timedelta(days=3),
+            quantity=Decimal("1200"),
+            unit="kg",
+            place="Rotterdam, Maasvlakte II",
+            port="NLRTM",
+            country="NL",
+            route=["CN", "NL"],
+            modus_operandi="Sixty 20-litre drums declared as 'flavouring intermediate, non-hazardous'.",
+            handling=Handling.GREEN,
+        ),
+    )
+    fields = {
+        "substance_id": designer.id,
+        "risk_type": "an unscheduled pre-precursor of BMK (amphetamine) in bulk trade",
+        "risk_origin": "chemical suppliers in China, shipped to EU ports",
+        "event_place": "Rotterdam",
+        "exposure": "sea containers, declared as flavouring intermediate",
+        "analytical_data": "GC-MS of a drum sample; structure confirmed by NMR",
+        "identification_methods": f"unmasking: {designer.parent_reason}",
+        "risks": "conversion to BMK in clandestine amphetamine laboratories",
+        "measures_taken": "shipment stopped; consignee under investigation",
+        "response_options": "voluntary cooperation with importers; scheduling proposal",
+    }
+    notice = substances.draft_alert(
+        session,
+        actor=eu,
+        data=AlertIn(
+            type=AlertType.FORMAL_NOTIFICATION,
+            title="New BMK pre-precursor: methyl 3-oxo-4-phenylbutanoate",
+            event_date=date.today() - timedelta(days=3),
+            handling=Handling.GREEN,
+            **fields,
+        ),
+    )
+    two_days_ago = datetime.now(UTC) - timedelta(days=2)
+    substances.send_alert(session, actor=eu, alert_id=notice.id, now=two_days_ago)
+    substances.decide(
+        session,
+        actor=be_focal,
+        alert_id=notice.id,
+        data=DecideIn(decision=RecipientDecision.OBJECT, note="Two consignments to Antwerp importers held."),
+        now=two_days_ago + timedelta(hours=5),
+    )
+    escalated = substances.escalate_overdue(session)
+    alert = substances.draft_alert(
+        session,
+        actor=nl,
+        data=AlertIn(
+            type=AlertType.ALERT,
+            title="Stopped shipment of a BMK pre-precursor at Rotterdam",
+            incident_ids=[incident.id],
+            event_date=incident.occurred_on,
+            ports=["NLRTM"],
+            handling=Handling.AMBER,
+            sharing_group_id=group_id,
+            **fields,
+        ),
+    )
+    recipients = substances.send_alert(session, actor=nl, alert_id=alert.id)
+    substances.draft_alert(
+        session,
+        actor=nl,
+        data=AlertIn(
+            type=AlertType.ADVISORY,
+            title="Draft: safrole-rich oils declared as essential oils",
+            risk_type="natural oils rich in safrole (an MDMA precursor) under essential-oil CN codes",
+            risk_origin="South-East Asia",
+            cn_codes=["33012900"],
+            handling=Handling.AMBER,
+            sharing_group_id=group_id,
+        ),
+    )
+    with _console.status("screening the declarations for precursors"):
+        reports = [
+            substances.screen_declarations(session, actor=actor, data=ScreenDeclarationsIn())
+            for actor in (nl, principal("be.analyst"))
+        ]
+    _console.print(
+        f"Substances: {seeded.created} scheduled precursors seeded; {designer.name} registered "
+        f"({designer.parent_reason}); alerts sent to {len(recipients)} and 2 authorities, {len(escalated)} "
+        "escalated; screening: "
+        + "; ".join(f"{r.lines:,} goods lines, {r.hits} hits on {r.flagged_declarations} declarations" for r in reports)
+    )
 
 
 def _load_watchlist(session: Session, actor: Principal) -> None:
