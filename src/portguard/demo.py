@@ -496,7 +496,7 @@ def _load_substances(session: Session, users: dict[str, User], group_id: str, sh
         ),
     )
     two_days_ago = datetime.now(UTC) - timedelta(days=2)
-    substances.send_alert(session, actor=eu, alert_id=notice.id, now=two_days_ago)
+    notified = substances.send_alert(session, actor=eu, alert_id=notice.id, now=two_days_ago)
     substances.decide(
         session,
         actor=be_focal,
@@ -540,8 +540,8 @@ def _load_substances(session: Session, users: dict[str, User], group_id: str, sh
         ]
     _console.print(
         f"Substances: {seeded.created} scheduled precursors seeded; {designer.name} registered "
-        f"({designer.parent_reason}); alerts sent to {len(recipients)} and 2 authorities, {len(escalated)} "
-        "escalated; screening: "
+        f"({designer.parent_reason}); the EU's notification reached {len(notified)} authorities "
+        f"({len(escalated)} escalated), the Dutch alert {len(recipients)}; screening: "
         + "; ".join(f"{r.lines:,} goods lines, {r.hits} hits on {r.flagged_declarations} declarations" for r in reports)
     )
 
