@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ValidationError
 
+from portguard.core.errors import InvalidInput
 from portguard.core.policy import Principal
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -49,6 +51,23 @@ NAV: list[NavItem] = [
 ]
 
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def form_model(model: type[M], **fields: Any) -> M:
+    """Validate a page's form fields with the API schema, so a page and the API refuse the same input; the errors
+    as one `InvalidInput` naming each field."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        raise InvalidInput(
+            "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'form'}: {str(e['msg']).removeprefix('Value error, ')}"
+                for e in exc.errors()
+            )
+        ) from None
 
 
 def nav_for(principal: Principal | None) -> list[NavItem]:

@@ -16,18 +16,18 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from portguard.core import jobs
 from portguard.core.deps import DbSession, Justification, PageParams, Paging, require
 from portguard.core.errors import PROBLEM_RESPONSES, InvalidInput, NotFound, PortGuardError
-from portguard.core.pages import render
+from portguard.core.pages import form_model, render
 from portguard.core.policy import Handling, LegalRegime, Principal
 from portguard.network import service, watchlists
 from portguard.network.models import (
@@ -42,7 +42,6 @@ from portguard.network.models import (
 from portguard.sharing import service as sharing
 from portguard.sharing.models import Page
 
-M = TypeVar("M", bound=BaseModel)
 router = APIRouter(prefix="/api", responses=PROBLEM_RESPONSES)
 pages = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, Depends(require("network:read"))]
@@ -272,16 +271,6 @@ def watchlist_out(watchlist: WatchList) -> WatchListOut:
 def entry_out(entry: WatchListEntry) -> WatchListEntryOut:
     """The API shape of a watch-list entry."""
     return WatchListEntryOut.model_validate(entry)
-
-
-def _form(model: type[M], **fields: Any) -> M:
-    """Validate form fields with the API schema, so a page and the API refuse the same input."""
-    try:
-        return model(**fields)
-    except ValidationError as exc:
-        raise InvalidInput(
-            "; ".join(f"{'.'.join(map(str, e['loc'])) or 'form'}: {e['msg']}" for e in exc.errors())
-        ) from None
 
 
 def _background(request: Request, principal: Principal, *, kind: str, work: Any) -> JSONResponse:
@@ -776,7 +765,7 @@ def network_run_now(
             except ValueError:
                 raise InvalidInput(f"as of {as_of!r} is not a date (YYYY-MM-DD)", field="as_of") from None
             when = day.replace(hour=23, minute=59, second=59)
-        data = _form(RunIn, handling=handling, sharing_group_id=sharing_group_id or None, as_of=when)
+        data = form_model(RunIn, handling=handling, sharing_group_id=sharing_group_id or None, as_of=when)
         record = service.run(session, actor=principal, data=data)
     except PortGuardError as exc:
         return _network_page(request, session, principal, paging=PageParams(), status_code=exc.status, error=exc.detail)
@@ -868,7 +857,7 @@ def network_entity_decide(
 ) -> Response:
     """Confirm two records as one entity, or split a record out, from the entity page."""
     try:
-        data = _form(
+        data = form_model(
             DecisionIn,
             kind=kind,
             record=record.strip(),

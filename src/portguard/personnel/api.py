@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from portguard.core.clock import utcnow
 from portguard.core.deps import CurrentPrincipal, DbSession, Justification, Paging, require
 from portguard.core.errors import PROBLEM_RESPONSES, InvalidInput, JustificationRequired, PortGuardError
-from portguard.core.pages import render
+from portguard.core.pages import form_model, render
 from portguard.core.policy import OrgKind, Principal
 from portguard.personnel import service
 from portguard.personnel import signals as insider
@@ -42,7 +42,6 @@ from portguard.personnel.models import (
 from portguard.sharing import service as sharing
 from portguard.sharing.models import Page
 
-M = TypeVar("M", bound=BaseModel)
 router = APIRouter(prefix="/api/personnel", tags=["personnel"], responses=PROBLEM_RESPONSES)
 pages = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, Depends(require("employee:read"))]
@@ -340,19 +339,6 @@ def screen(session: DbSession, principal: CurrentPrincipal, data: ScreenIn) -> l
 # ---------------------------------------------------------------- pages
 
 
-def _form(model: type[M], **fields: Any) -> M:
-    """Validate form fields with the API schema, so a page and the API refuse the same input."""
-    try:
-        return model.model_validate(fields)
-    except ValidationError as exc:
-        raise InvalidInput(
-            "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'form'}: {str(e['msg']).removeprefix('Value error, ')}"
-                for e in exc.errors()
-            )
-        ) from None
-
-
 def _can_write(principal: Principal) -> bool:
     return principal.has("employee:write") and principal.org_kind != OrgKind.POLICE
 
@@ -468,7 +454,7 @@ def personnel_add(
         "sharing_group_id": sharing_group_id or None,
     }
     try:
-        employee = service.register(session, actor=principal, data=_form(EmployeeIn, **fields))
+        employee = service.register(session, actor=principal, data=form_model(EmployeeIn, **fields))
     except PortGuardError as exc:
         return _list_page(request, session, principal, justification=None, status_code=exc.status, error=exc.detail)
     return Response(status_code=303, headers={"Location": f"/personnel/{employee.id}"})
@@ -522,7 +508,7 @@ def screening_run(
 ) -> Response:
     """Run the screening of every employee you may see; back to the results."""
     try:
-        data = _form(ScreenIn, justification=justification)
+        data = form_model(ScreenIn, justification=justification)
         done = service.screen(session, actor=principal, justification=data.justification)
     except PortGuardError as exc:
         if isinstance(exc, JustificationRequired) or _needs_reason(principal, justification):

@@ -10,17 +10,17 @@ driver's identity token travels only in a request body or form, never in a URL, 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from portguard.core.clock import utcnow
 from portguard.core.deps import DbSession, Paging, require
 from portguard.core.errors import PROBLEM_RESPONSES, InvalidInput, NotFound, PortGuardError
-from portguard.core.pages import render
+from portguard.core.pages import form_model, render
 from portguard.core.policy import OrgKind, Principal
 from portguard.release import service
 from portguard.release.models import (
@@ -39,7 +39,6 @@ from portguard.release.models import (
 from portguard.sharing import service as sharing
 from portguard.sharing.models import Page
 
-M = TypeVar("M", bound=BaseModel)
 router = APIRouter(prefix="/api/release", tags=["release"], responses=PROBLEM_RESPONSES)
 pages = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, Depends(require("release:read"))]
@@ -259,16 +258,6 @@ def deactivate_driver(session: DbSession, principal: Reader, driver_id: str) -> 
 # ---------------------------------------------------------------- pages
 
 
-def _form(model: type[M], **fields: Any) -> M:
-    """Validate form fields with the API schema, so a page and the API refuse the same input."""
-    try:
-        return model(**fields)
-    except ValidationError as exc:
-        raise InvalidInput(
-            "; ".join(f"{'.'.join(map(str, e['loc'])) or 'form'}: {e['msg']}" for e in exc.errors())
-        ) from None
-
-
 def _list_context(
     session: Session, principal: Principal, *, status: str | None, container: str | None
 ) -> dict[str, Any]:
@@ -374,7 +363,7 @@ def release_issue(
 ) -> Response:
     """Issue a right from the list page; on to its chain."""
     try:
-        data = _form(
+        data = form_model(
             ReleaseRightIn,
             container_number=container_number,
             transport_document=transport_document,
@@ -400,7 +389,7 @@ def release_register_driver(
     """Register a driver from the list page; the page shows the identity token this once."""
     try:
         driver, token = service.register_driver(
-            session, actor=principal, data=_form(DriverIn, name=name, document_number=document_number)
+            session, actor=principal, data=form_model(DriverIn, name=name, document_number=document_number)
         )
     except PortGuardError as exc:
         return _list_page(request, session, principal, status_code=exc.status, error=exc.detail)
@@ -417,7 +406,7 @@ def release_gate(
 ) -> Response:
     """Check a pick-up from a page: the decision on the right's chain (or on the list when there is no right)."""
     try:
-        data = _form(GateCheckIn, container_number=container_number, driver_token=driver_token)
+        data = form_model(GateCheckIn, container_number=container_number, driver_token=driver_token)
         decision = service.gate_check(
             session, actor=principal, container_number=data.container_number, driver_token=data.driver_token
         )
@@ -457,7 +446,7 @@ def release_transfer(
     """Pass the right on from its chain page."""
 
     def step() -> None:
-        data = _form(TransferIn, to_org_id=to_org_id)
+        data = form_model(TransferIn, to_org_id=to_org_id)
         service.transfer(session, actor=principal, right_id=right_id, to_org_id=data.to_org_id)
 
     return _step_page(request, session, principal, right_id, step)
@@ -474,7 +463,7 @@ def release_assign(
     """Assign a driver from the chain page."""
 
     def step() -> None:
-        data = _form(AssignIn, driver_id=driver_id)
+        data = form_model(AssignIn, driver_id=driver_id)
         service.assign_driver(session, actor=principal, right_id=right_id, driver_id=data.driver_id)
 
     return _step_page(request, session, principal, right_id, step)
@@ -492,7 +481,7 @@ def release_light(
     """Set the customs or terminal light from the chain page."""
 
     def step() -> None:
-        data = _form(LightIn, light=light, ok=ok)
+        data = form_model(LightIn, light=light, ok=ok)
         service.set_light(session, actor=principal, right_id=right_id, light=data.light, ok=data.ok)
 
     return _step_page(request, session, principal, right_id, step)
@@ -509,7 +498,7 @@ def release_revoke(
     """Revoke the right from its chain page."""
 
     def step() -> None:
-        data = _form(RevokeIn, reason=reason)
+        data = form_model(RevokeIn, reason=reason)
         service.revoke(session, actor=principal, right_id=right_id, reason=data.reason)
 
     return _step_page(request, session, principal, right_id, step)

@@ -5,17 +5,17 @@ Thin: every route authenticates, states its permission, calls `service` or `auth
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from portguard.core import audit
 from portguard.core.audit import AuditAction
 from portguard.core.deps import CurrentPrincipal, DbSession, Justification, Paging, require
 from portguard.core.errors import PROBLEM_RESPONSES, InvalidInput
-from portguard.core.pages import render
+from portguard.core.pages import form_model, render
 from portguard.core.policy import Handling, LegalRegime, OrgKind, Principal, Role
 from portguard.sharing import auth, service
 from portguard.sharing.models import (
@@ -34,7 +34,6 @@ from portguard.sharing.models import (
     UserOut,
 )
 
-M = TypeVar("M", bound=BaseModel)
 router = APIRouter(prefix="/api", tags=["sharing"], responses=PROBLEM_RESPONSES)
 pages = APIRouter(include_in_schema=False)
 
@@ -61,14 +60,6 @@ class VerifyOut(BaseModel):
     broken_seq: int | None
     reason: str | None
     head: str | None = None
-
-
-def _form_model(model: type[M], **fields: Any) -> M:
-    """Validate form fields with the API schema, so a page and the API refuse the same input."""
-    try:
-        return model(**fields)
-    except ValidationError as exc:
-        raise InvalidInput("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
 
 
 # ---------------------------------------------------------------- JSON API
@@ -268,7 +259,7 @@ def notes_submit(
     sharing_group_id: Annotated[str, Form()] = "",
 ) -> Response:
     """Write a note from the page form."""
-    data = _form_model(
+    data = form_model(
         NoteIn,
         title=title,
         body=body,
@@ -313,7 +304,7 @@ def admin_create_user(
     email: Annotated[str, Form()] = "",
 ) -> Response:
     """Create a user from the admin page."""
-    data = _form_model(
+    data = form_model(
         UserIn,
         username=username,
         display_name=display_name,
@@ -337,7 +328,7 @@ def admin_create_org(
     member: Annotated[bool, Form()] = False,
 ) -> Response:
     """Register an organisation from the admin page."""
-    data = _form_model(OrgIn, name=name, kind=kind, country=country, member=member)
+    data = form_model(OrgIn, name=name, kind=kind, country=country, member=member)
     service.create_org(session, actor=principal, data=data)
     return Response(status_code=303, headers={"Location": "/admin"})
 

@@ -14,17 +14,17 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from portguard.core.clock import utcnow
 from portguard.core.deps import CurrentPrincipal, DbSession, Justification, Paging, require
 from portguard.core.errors import PROBLEM_RESPONSES, InvalidInput, NotFound, PortGuardError
-from portguard.core.pages import render
+from portguard.core.pages import form_model, render
 from portguard.core.policy import Handling, Principal
 from portguard.sharing import service as sharing
 from portguard.sharing.models import Page
@@ -545,7 +545,6 @@ pages = APIRouter(include_in_schema=False)
 SubstanceReader = Annotated[Principal, Depends(require("substance:read"))]
 AlertReader = Annotated[Principal, Depends(require("drug_alert:read"))]
 SubscriptionManager = Annotated[Principal, Depends(require("subscription:manage"))]
-M = TypeVar("M", bound=BaseModel)
 HANDLINGS = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT")
 BOXES = ("inbox", "sent", "drafts")
 # a recipient's state on an alert page's chart, in the chart's order
@@ -560,19 +559,6 @@ ALERT_TEXTS = (
     ("measures_taken", "Measures taken", False),
     ("response_options", "Response options", False),
 )
-
-
-def _form(model: type[M], **fields: Any) -> M:
-    """Validate form fields with the API schema, so a page and the API refuse the same input."""
-    try:
-        return model.model_validate(fields)
-    except ValidationError as exc:
-        raise InvalidInput(
-            "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'form'}: {str(e['msg']).removeprefix('Value error, ')}"
-                for e in exc.errors()
-            )
-        ) from None
 
 
 def _items(text: str) -> list[str]:
@@ -684,7 +670,7 @@ def registry_add(
     }
     try:
         with session.begin_nested():
-            substance = service.register(session, actor=principal, data=_form(SubstanceIn, **values))
+            substance = service.register(session, actor=principal, data=form_model(SubstanceIn, **values))
     except PortGuardError as exc:
         shown = {**values, "synonyms": synonyms}
         return _registry_page(
@@ -708,7 +694,7 @@ def registry_import(
         if file is None or not file.filename:
             raise InvalidInput("choose a CSV or SD file to import", field="file")
         name, data = _read_upload(file)
-        sharing_choice = _form(Sharing, handling=handling, sharing_group_id=sharing_group_id or None)
+        sharing_choice = form_model(Sharing, handling=handling, sharing_group_id=sharing_group_id or None)
         with session.begin_nested():
             report = service.import_file(session, actor=principal, content=data, file_name=name, sharing=sharing_choice)
     except PortGuardError as exc:
@@ -729,7 +715,7 @@ def registry_screen(
     and reason, on the registry page (nothing is kept)."""
     screened = {"description": description, "hs_code": hs_code, "smiles": smiles}
     try:
-        data = _form(
+        data = form_model(
             ScreenTextIn,
             description=description.strip() or None,
             hs_code=hs_code.replace(" ", "") or None,
@@ -855,7 +841,7 @@ def incident_add(
     try:
         with session.begin_nested():
             service.record_incident(
-                session, actor=principal, substance_id=substance_id, data=_form(IncidentIn, **values)
+                session, actor=principal, substance_id=substance_id, data=form_model(IncidentIn, **values)
             )
     except PortGuardError as exc:
         if isinstance(exc, NotFound):
@@ -982,7 +968,7 @@ def alert_add(
     values["risk_origin"] = values["risk_origin"] or ""
     try:
         with session.begin_nested():
-            alert = service.draft_alert(session, actor=principal, data=_form(AlertIn, **values))
+            alert = service.draft_alert(session, actor=principal, data=form_model(AlertIn, **values))
     except PortGuardError as exc:
         shown = {**values, "cn_codes": cn_codes, "ports": ports, "countries": countries}
         return _alerts_page(
@@ -1048,7 +1034,7 @@ def subscription_add(
     }
     try:
         with session.begin_nested():
-            subscription = service.subscribe(session, actor=principal, data=_form(SubscriptionIn, **values))
+            subscription = service.subscribe(session, actor=principal, data=form_model(SubscriptionIn, **values))
     except PortGuardError as exc:
         # the form comes back filled in, but for the secret: it is never written into a page
         shown = {**values, "cn_prefixes": cn_prefixes, "ports": ports, "countries": countries, "webhook_secret": None}
@@ -1130,7 +1116,7 @@ def alert_ack(
 ) -> Response:
     """Acknowledge an alert for your authority (a focal point); back to the alert."""
     try:
-        data = _form(AckIn, note=note.strip() or None)
+        data = form_model(AckIn, note=note.strip() or None)
         with session.begin_nested():
             service.acknowledge(session, actor=principal, alert_id=alert_id, data=data)
     except PortGuardError as exc:
@@ -1151,7 +1137,7 @@ def alert_decide(
 ) -> Response:
     """Record your authority's decision (clear / object) with a note; back to the alert."""
     try:
-        data = _form(DecideIn, decision=decision, note=note.strip() or None)
+        data = form_model(DecideIn, decision=decision, note=note.strip() or None)
         with session.begin_nested():
             service.decide(session, actor=principal, alert_id=alert_id, data=data)
     except PortGuardError as exc:
