@@ -376,6 +376,53 @@ def test_deliver_now_escalates_an_overdue_recipient_and_sends_both_messages(db, 
     assert escalation.verified and escalation.body == expected_body(db, world, kind="escalation")
 
 
+def test_no_transaction_is_open_while_a_receiver_answers(db, make_org):
+    """The receiver writes to the store while it handles the message: on SQLite that needs the database's write
+    lock, on PostgreSQL the delivery's row lock (NOWAIT). Held by the deliverer, the write would wait past the
+    sender's timeout (or fail at once) and the attempt would fail."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from portguard.substances.models import Delivery
+
+    writes: list[str] = []
+    state: dict[str, str] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            try:
+                with db.session() as s:
+                    row = s.scalars(
+                        select(Delivery).where(Delivery.id == state["id"]).with_for_update(nowait=True)
+                    ).one()
+                    writes.append(row.status)
+                status = 200
+            except Exception as exc:  # the lock was held: the deliverer kept its transaction open
+                writes.append(f"blocked: {type(exc).__name__}")
+                status = 500
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        world = make_world(db, make_org, webhook_url=url)
+        state["id"] = add_delivery(db, world, channel="webhook", target=url)
+        with WebhookSender(timeout_s=3) as sender:
+            report = deliver_now(db=db, now=NOW, webhook=sender)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert writes == ["pending"]
+    assert report.delivered == 1 and get_delivery(db, state["id"]).status == DeliveryStatus.DELIVERED.value
+
+
 # PostgreSQL only: SQLite serialises writers with BEGIN IMMEDIATE, so two workers there never overlap at all
 @pytest.mark.parametrize("db", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 def test_two_workers_never_take_the_same_row(db, make_org, webhook):

@@ -4,7 +4,7 @@ Why it is built this way:
 
 - **The outbox is the `alert_deliveries` table.** Sending an alert writes one `Delivery` row per channel of each
   matching subscription in the same transaction as the alert, so a message can never be promised and forgotten.
-  `deliver_due` works through the rows that are due, in the caller's transaction, and records every attempt
+  The deliverer works through the rows that are due and records every attempt
   (attempts, last error, next attempt, or delivered) with an audit entry beside it: disclosing an alert to a
   recipient is a disclosure in the sense of the audit chain, and a failed attempt is a change of the row.
 - **At least once, made idempotent at the receiver.** A message can be sent and its outcome lost (the receiver
@@ -21,10 +21,12 @@ Why it is built this way:
   `MAX_ATTEMPTS` (status `failed`): about an hour of a receiver's outage is covered, after which a person should
   look. A deactivated subscription is given up at once: its authority asked for no more. Time comes in as `now`,
   so tests move it without sleeping.
-- **Two workers never send the same row at once**: on PostgreSQL the due rows are taken `FOR UPDATE SKIP LOCKED`,
-  so the worker loop and a service delivering right after its own commit split the work; on SQLite `BEGIN
-  IMMEDIATE` already serialises writers. The price is a transaction open while sending, bounded by `limit` times
-  the transports' timeouts; on SQLite that holds the write lock, so keep batches small there.
+- **Claim, send, record: no transaction is open while a receiver answers.** `deliver_now` and the worker claim the
+  due rows in one transaction (on PostgreSQL `FOR UPDATE SKIP LOCKED`, so two workers split the work) and lease
+  them for `LEASE_S` by moving their next attempt; they send with no transaction open, then record the outcomes in
+  a second one. On SQLite, where a transaction holds the whole database's write lock, a dead webhook (10 s a
+  try) would otherwise stall every other writer. A worker that dies mid-way leaves its rows to be retried after
+  the lease, which the delivery id makes harmless. `deliver_due` does all three in its caller's transaction.
 - **Transports are small injected objects** (`WebhookSender`, `NatsSender`), built by whoever runs the delivery and
   never at import; either may be left out, and deliveries of that channel simply stay pending. They return an
   `Attempt` (delivered, or the reason in words) instead of raising, so one bad receiver never stops a batch.
@@ -81,6 +83,7 @@ log = logging.getLogger(__name__)
 BACKOFF_S = 30
 MAX_BACKOFF_S = 3600
 MAX_ATTEMPTS = 8
+LEASE_S = 300  # a claimed delivery is left to its worker this long (then another may retry it)
 
 SIGNATURE_HEADER = "X-PortGuard-Signature"
 DELIVERY_HEADER = "X-PortGuard-Delivery"
@@ -516,23 +519,37 @@ def _redact(text: str | None, secret: str | None) -> str | None:
     return text
 
 
-def _send(
-    session: Session,
-    delivery: Delivery,
-    *,
-    webhook: WebhookTransport | None,
-    nats: NatsTransport | None,
-    payloads: dict[tuple[str, str, str], bytes],
-) -> tuple[Attempt, str | None]:
+@dataclass
+class _Job:
+    """One claimed delivery, read out of the store so it can be sent with no transaction open."""
+
+    delivery_id: str
+    alert_id: str
+    org_id: str
+    channel: str
+    target: str
+    kind: str
+    body: bytes | None
+    secret: str | None
+    refused: Attempt | None  # decided without sending (a deactivated subscription, a missing secret, ...)
+
+
+def _prepare(session: Session, delivery: Delivery, payloads: dict[tuple[str, str, str], bytes]) -> _Job:
     subscription = session.get(Subscription, delivery.subscription_id)
     secret = subscription.webhook_secret if subscription is not None else None
+    job = _Job(
+        delivery.id, delivery.alert_id, delivery.org_id, delivery.channel, delivery.target,
+        delivery.message_kind, None, secret, None,
+    )  # fmt: skip
     if subscription is None or not subscription.active:
-        return Attempt(False, "the subscription was deactivated", final=True), secret
+        job.refused = Attempt(False, "the subscription was deactivated", final=True)
+        return job
     key = (delivery.alert_id, delivery.org_id, delivery.message_kind)
     if key not in payloads:
         alert = session.get(DrugAlert, delivery.alert_id)
         if alert is None:  # the foreign key cascades deletions; kept for a row read before one
-            return Attempt(False, "the alert no longer exists", final=True), secret
+            job.refused = Attempt(False, "the alert no longer exists", final=True)
+            return job
         recipient = session.get(AlertRecipient, (delivery.alert_id, delivery.org_id)) or AlertRecipient(
             alert_id=delivery.alert_id, org_id=delivery.org_id
         )
@@ -540,33 +557,19 @@ def _send(
         payloads[key] = encode(
             alert_payload(alert=alert, recipient=recipient, substance=substance, kind=delivery.message_kind)
         )
-    body = payloads[key]
-    if delivery.channel == Channel.WEBHOOK:
-        assert webhook is not None
-        if not secret:
-            return Attempt(False, "the subscription has no webhook secret"), secret
-        return webhook.send(
-            url=delivery.target, body=body, secret=secret, delivery_id=delivery.id, event=delivery.message_kind
-        ), secret
-    assert nats is not None
-    return nats.send(subject=delivery.target, body=body, delivery_id=delivery.id, event=delivery.message_kind), secret
+    job.body = payloads[key]
+    if delivery.channel == Channel.WEBHOOK and not secret:
+        job.refused = Attempt(False, "the subscription has no webhook secret")
+    return job
 
 
-def deliver_due(
-    session: Session,
-    *,
-    now: datetime | None = None,
-    webhook: WebhookTransport | None,
-    nats: NatsTransport | None,
-    limit: int = 100,
-) -> DeliveryReport:
-    """Send the pending deliveries due by `now` on the channels given, and record each attempt (flushed, not
-    committed)."""
-    now = as_utc(now) if now is not None else utcnow()
-    report = DeliveryReport()
-    channels = [c.value for c, sender in ((Channel.WEBHOOK, webhook), (Channel.NATS, nats)) if sender is not None]
-    if not channels:
-        return report
+def _channels(webhook: WebhookTransport | None, nats: NatsTransport | None) -> list[str]:
+    return [c.value for c, sender in ((Channel.WEBHOOK, webhook), (Channel.NATS, nats)) if sender is not None]
+
+
+def claim(session: Session, *, now: datetime, channels: list[str], limit: int) -> list[_Job]:
+    """Take up to `limit` pending deliveries due by `now` on `channels` (rows another worker holds are skipped on
+    PostgreSQL) and lease them for `LEASE_S`, so that no other worker takes them while they are being sent."""
     due = session.scalars(
         select(Delivery)
         .where(
@@ -579,9 +582,36 @@ def deliver_due(
         .with_for_update(skip_locked=True)
     ).all()
     payloads: dict[tuple[str, str, str], bytes] = {}
+    jobs = []
     for delivery in due:
-        attempt, secret = _send(session, delivery, webhook=webhook, nats=nats, payloads=payloads)
-        error = _redact(attempt.error, secret)
+        jobs.append(_prepare(session, delivery, payloads))
+        delivery.next_attempt_at = now + timedelta(seconds=LEASE_S)
+    session.flush()
+    return jobs
+
+
+def send(job: _Job, *, webhook: WebhookTransport | None, nats: NatsTransport | None) -> Attempt:
+    """Send one claimed delivery (no database involved)."""
+    if job.refused is not None:
+        return job.refused
+    assert job.body is not None  # set by `_prepare` unless refused
+    if job.channel == Channel.WEBHOOK:
+        assert webhook is not None and job.secret
+        return webhook.send(
+            url=job.target, body=job.body, secret=job.secret, delivery_id=job.delivery_id, event=job.kind
+        )
+    assert nats is not None
+    return nats.send(subject=job.target, body=job.body, delivery_id=job.delivery_id, event=job.kind)
+
+
+def record(session: Session, *, outcomes: list[tuple[_Job, Attempt]], now: datetime) -> DeliveryReport:
+    """Record each attempt on its delivery (attempts, status, error, next attempt) and in the audit chain."""
+    report = DeliveryReport()
+    for job, attempt in outcomes:
+        delivery = session.get(Delivery, job.delivery_id)
+        if delivery is None or delivery.status != DeliveryStatus.PENDING.value:
+            continue  # deleted with its alert, or settled by another worker after the lease ran out
+        error = _redact(attempt.error, job.secret)
         delivery.attempts = (delivery.attempts or 0) + 1
         report.attempted += 1
         given_up = False
@@ -627,6 +657,25 @@ def deliver_due(
     return report
 
 
+def deliver_due(
+    session: Session,
+    *,
+    now: datetime | None = None,
+    webhook: WebhookTransport | None,
+    nats: NatsTransport | None,
+    limit: int = 100,
+) -> DeliveryReport:
+    """Send the pending deliveries due by `now` on the channels given, and record each attempt, all in the
+    caller's transaction (flushed, not committed). `deliver_now` and the worker instead claim, send and record in
+    three steps, so no transaction stays open while a receiver answers."""
+    now = as_utc(now) if now is not None else utcnow()
+    channels = _channels(webhook, nats)
+    if not channels:
+        return DeliveryReport()
+    jobs = claim(session, now=now, channels=channels, limit=limit)
+    return record(session, outcomes=[(job, send(job, webhook=webhook, nats=nats)) for job in jobs], now=now)
+
+
 def senders_from(settings: Settings | None = None) -> tuple[WebhookSender, NatsSender]:
     """A webhook and a NATS sender as configured (`webhook_timeout_s`, `nats_url`); the caller closes them."""
     settings = settings or get_settings()
@@ -652,8 +701,15 @@ def _round(
 
     with db.session() as session:
         escalated = len(service.escalate_overdue(session, now=now))
+    moment = as_utc(now) if now is not None else utcnow()
+    channels = _channels(webhook, nats)
+    if not channels:
+        return DeliveryReport(escalated=escalated)
+    with db.session() as session:  # claimed and committed: the lock (SQLite: the database's) is free while sending
+        jobs = claim(session, now=moment, channels=channels, limit=limit)
+    outcomes = [(job, send(job, webhook=webhook, nats=nats)) for job in jobs]
     with db.session() as session:
-        report = deliver_due(session, now=now, webhook=webhook, nats=nats, limit=limit)
+        report = record(session, outcomes=outcomes, now=moment)
     report.escalated = escalated
     return report
 
