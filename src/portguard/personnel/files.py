@@ -78,8 +78,11 @@ def rejected(name: str, errors: list[dict[str, Any]], rows: int) -> InvalidInput
 
 def csv_rows(text: str, *, name: str, known: Collection[str], required: Collection[str]) -> list[tuple[int, Any]]:
     """(line number, row) of a CSV text whose header names only `known` columns and all `required` ones."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in reader.fieldnames or []]
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        header = [h.strip() for h in reader.fieldnames or []]
+    except csv.Error as exc:
+        raise InvalidInput(f"{name}, row 1: not CSV ({exc})") from None
     if not header:
         raise InvalidInput(f"{name}: empty file (the first line must name the columns)")
     unknown = [h for h in header if h not in known]

@@ -261,16 +261,19 @@ def read_csv(source: Path | IO[str], *, name: str | None = None) -> RegistryFile
             return read_csv(handle, name=name or source.name)
     label = name or getattr(source, "name", "CSV")
     reader = csv.DictReader(source)
-    missing = [column for column in REQUIRED_COLUMNS if column not in (reader.fieldnames or ())]
-    if missing:
-        raise InvalidInput(f"{label}: missing columns {', '.join(missing)}", field="header")
     records: list[SubstanceRecord] = []
     problems: list[Problem] = []
-    for number, raw in enumerate(reader, start=1):
-        row = {key: _UNQUOTE.sub(r"\1", value or "") for key, value in raw.items() if key}
-        where = f"{label}, record {number}"
-        structure = _structure(row.get("smiles", ""), where=where)
-        records.append(_record(row, structure=structure, source=label, number=number, problems=problems))
+    try:
+        missing = [column for column in REQUIRED_COLUMNS if column not in (reader.fieldnames or ())]
+        if missing:
+            raise InvalidInput(f"{label}: missing columns {', '.join(missing)}", field="header")
+        for number, raw in enumerate(reader, start=1):
+            row = {key: _UNQUOTE.sub(r"\1", value or "") for key, value in raw.items() if key}
+            where = f"{label}, record {number}"
+            structure = _structure(row.get("smiles", ""), where=where)
+            records.append(_record(row, structure=structure, source=label, number=number, problems=problems))
+    except csv.Error as exc:
+        raise InvalidInput(f"{label}, line {reader.line_num}: not CSV ({exc})", field="file") from None
     problems.extend(_duplicate_keys(records, source=label))
     return RegistryFile(records=tuple(records), problems=tuple(problems))
 
