@@ -363,6 +363,25 @@ def test_the_rule_column_ranks_a_precursor_line_first(db, world, screened):
     assert "P-CLEAN" not in picked[:2] and set(picked[:2]) == {"P-CAS", "P-NAME"}
 
 
+def test_the_daily_selection_screens_the_days_lines_itself(db, world, tmp_path: Path):
+    """No one ran a screening: the selection screens the day's declarations at its office before scoring them."""
+    nl = world["nl"]
+    day = datetime(2026, 3, 2, tzinfo=UTC)
+    decls = [_goods("S-CAS", "Intermediate, CAS 103-79-7"), _goods("S-CLEAN", "Fresh bananas", hs_code="080390")]
+    load(db, actor=nl.principal, owner_org_id=nl.org_id, path=write_jsonl(tmp_path / "s.jsonl", decls), format="ics2")
+    when = "precursor_hit >= 0.8 AND precursor_category IN ('1', '2A')"
+    set_id, _, _ = save(db, rule_file("pre", rules=[rule("PRE", when, weight=5)]), actor=nl.principal)
+    with db.session() as s:
+        risk_service.backtest(s, actor=nl.principal, rule_set_id=set_id, start=day - timedelta(days=30), end=day)
+        risk_service.publish(s, actor=nl.principal, rule_set_id=set_id)
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(PrecursorHit)) == 0
+        run = targeting.select(s, actor=nl.principal, day=day, office="NL000396", capacity=1, seed=1)
+    assert [i["declaration_id"].rsplit(":", 1)[1] for i in run.items] == ["S-CAS"]
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(PrecursorHit)) > 0
+
+
 def test_a_hit_drafts_an_alert_with_the_lines_facts(db, world, screened):
     with db.session() as s:
         (hit, _name), *_ = service.declaration_hits(

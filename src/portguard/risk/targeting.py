@@ -45,6 +45,8 @@ from portguard.core.ids import new_id
 from portguard.core.policy import Action, Principal, can, require_permission, visible_filter
 from portguard.risk import engine, features, learning, service
 from portguard.risk.models import SelectionRun, SelectionSetting, TargetingModel
+from portguard.substances import service as substances
+from portguard.substances.models import ScreenDeclarationsIn
 
 DEFAULT_EXPLORATION = 0.10
 VALID_SHARE = 0.15  # the newest controlled declarations of a training window: early stopping and calibration
@@ -428,6 +430,12 @@ def select(
     share = exploration if exploration is not None else exploration_share(session, org_id=actor.org_id, office=office)
     if not 0.0 <= share <= 0.5:
         raise InvalidInput("the exploration share is between 0 and 0.5", field="exploration")
+    if actor.has("substance:read"):  # the day's goods lines against today's registry: `precursor_hit` is current
+        substances.screen_declarations(
+            session,
+            actor=actor,
+            data=ScreenDeclarationsIn(lodged_from=start, lodged_to=start + timedelta(days=1), office=office),
+        )
     scored = score_period(session, actor=actor, org_id=actor.org_id, start=start, end=start + timedelta(days=1),
                           office=office)  # fmt: skip
     ordered = set(

@@ -487,4 +487,5 @@ class ScreenDeclarationsIn(BaseModel):
 
     lodged_from: AwareDatetime | None = None
     lodged_to: AwareDatetime | None = None
+    office: str | None = Field(None, min_length=2, max_length=12, description="customs office of lodgement")
     declaration_ids: list[str] = Field(default_factory=list, max_length=10000)

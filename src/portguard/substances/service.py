@@ -1022,6 +1022,8 @@ def _declaration_ids(session: Session, actor: Principal, data: ScreenDeclaration
         query = query.where(Declaration.lodged_at >= data.lodged_from)
     if data.lodged_to:
         query = query.where(Declaration.lodged_at < data.lodged_to)
+    if data.office:
+        query = query.where(Declaration.office == data.office)
     return list(session.scalars(query.order_by(Declaration.id)))
 
 
