@@ -434,7 +434,10 @@ def select(
         substances.screen_declarations(
             session,
             actor=actor,
-            data=ScreenDeclarationsIn(lodged_from=start, lodged_to=start + timedelta(days=1), office=office),
+            # built, not validated: the values are the selection's own (an aware day, the office it selects for)
+            data=ScreenDeclarationsIn.model_construct(
+                lodged_from=start, lodged_to=start + timedelta(days=1), office=office
+            ),
         )
     scored = score_period(session, actor=actor, org_id=actor.org_id, start=start, end=start + timedelta(days=1),
                           office=office)  # fmt: skip

@@ -32,7 +32,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    field_validator,
+)
 from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -329,7 +338,16 @@ def _line(value: str) -> str:
     return value
 
 
+def _written_date(value: object) -> object:
+    """Dates and times come as ISO text (or as Python dates): a number is refused, not read as a Unix time."""
+    if isinstance(value, int | float):
+        raise ValueError("a date is written as ISO 8601 text, such as 2026-12-04 or 2026-12-04T09:30:00Z")
+    return value
+
+
 Cas = Annotated[str, AfterValidator(_cas)]
+Day = Annotated[date, BeforeValidator(_written_date)]
+Moment = Annotated[AwareDatetime, BeforeValidator(_written_date)]
 CnCodes = Annotated[str, AfterValidator(_cn)]
 CnPrefix = Annotated[str, AfterValidator(_cn_prefix)]
 Line = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_line)]
@@ -387,7 +405,7 @@ class IncidentIn(Sharing):
     model_config = ConfigDict(extra="forbid")
 
     kind: IncidentKind
-    occurred_on: date
+    occurred_on: Day
     quantity: Decimal | None = Field(None, ge=0, le=Decimal("1e12"), max_digits=16, decimal_places=3)
     unit: str | None = Field(None, pattern=r"^(kg|g|l|ml|units)$")
     place: Line
@@ -409,7 +427,7 @@ class AlertIn(Sharing):
     incident_ids: list[str] = Field(default_factory=list, max_length=100)
     risk_type: LongText = Field(..., min_length=3, description="type of the risk (art. 13(2)(a))")
     risk_origin: LongText = Field(..., min_length=3, description="origin of the risk (art. 13(2)(a))")
-    event_date: date | None = None
+    event_date: Day | None = None
     event_place: Line | None = None
     exposure: LongText | None = Field(None, description="means of exposure or dissemination")
     analytical_data: LongText | None = None
@@ -420,7 +438,7 @@ class AlertIn(Sharing):
     cn_codes: list[CnPrefix] = Field(default_factory=list, max_length=50)
     ports: list[Locode] = Field(default_factory=list, max_length=50)
     countries: list[Country] = Field(default_factory=list, max_length=50)
-    ack_hours: int | None = Field(None, ge=1, le=24 * 60, description="default by type: 24, 24, 72, none")
+    ack_hours: int | None = Field(None, ge=1, le=24 * 60, strict=True, description="default by type: 24, 24, 72, none")
 
 
 class SubscriptionIn(BaseModel):
@@ -485,7 +503,7 @@ class ScreenDeclarationsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lodged_from: AwareDatetime | None = None
-    lodged_to: AwareDatetime | None = None
-    office: str | None = Field(None, min_length=2, max_length=12, description="customs office of lodgement")
+    lodged_from: Moment | None = None
+    lodged_to: Moment | None = None
+    office: str | None = Field(None, min_length=1, max_length=12, description="customs office of lodgement")
     declaration_ids: list[str] = Field(default_factory=list, max_length=10000)
