@@ -94,7 +94,7 @@ def test_a_file_without_the_columns_is_refused() -> None:
         registry.read_csv(io.StringIO("name,smiles\nx,C\n"), name="short.csv")
 
 
-@pytest.mark.parametrize("text", ["name,cas\n\"x\x00", "\x00,\x00\n"])
+@pytest.mark.parametrize("text", ['name,cas\n"x\x00', "\x00,\x00\n"])
 def test_bytes_that_are_not_csv_are_an_invalid_input(text: str) -> None:
     with pytest.raises(InvalidInput, match=r"odd\.csv"):
         registry.read_csv(io.StringIO(text, newline=""), name="odd.csv")

@@ -40,7 +40,7 @@ from portguard.core import audit
 from portguard.core.audit import AuditAction
 from portguard.core.clock import as_utc, utcnow
 from portguard.core.db import paginate
-from portguard.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from portguard.core.errors import Conflict, InvalidInput, NotFound
 from portguard.core.ids import new_id
 from portguard.core.policy import Action, Handling, Principal, can, require_permission, visible_filter
 from portguard.declarations.models import Declaration, GoodsItem
@@ -1193,9 +1193,3 @@ def draft_alert_from_hit(session: Session, *, actor: Principal, hit_id: str) -> 
         handling=Handling.AMBER,
     )
     return draft_alert(session, actor=actor, data=data)
-
-
-def require_reader(actor: Principal) -> None:
-    """Raise Forbidden unless the actor may read substances (for pages asked for by a browser)."""
-    if not actor.has("substance:read"):
-        raise Forbidden(f"no role of {actor.username} grants substance:read", permission="substance:read")
