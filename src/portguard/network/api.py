@@ -672,10 +672,6 @@ def list_entries(
 # ---------------------------------------------------------------- pages
 
 
-def _groups(session: Session, principal: Principal) -> list[tuple[str, str]]:
-    return sorted(sharing.directory_names(session, ids=sorted(principal.group_ids)).items(), key=lambda g: g[1])
-
-
 def _network_page(
     request: Request,
     session: Session,
@@ -722,7 +718,7 @@ def _network_page(
         q=q,
         community=community,
         names=sharing.directory_names(session, ids=ids),
-        groups=_groups(session, principal),
+        groups=sharing.group_choices(session, actor=principal),
         handlings=[h.value for h in Handling if h != Handling.RED],
         can_write=principal.has("network:write"),
         **extra,
@@ -821,7 +817,7 @@ def _entity_page(
         run=view.run,
         names=sharing.directory_names(session, ids=ids),
         list_names=list_names,
-        groups=_groups(session, principal),
+        groups=sharing.group_choices(session, actor=principal),
         can_write=principal.has("network:write"),
         **extra,
     )
@@ -932,7 +928,7 @@ def _watchlists_page(
         status_code=status_code,
         watchlists=items,
         names=sharing.directory_names(session, ids=ids),
-        groups=_groups(session, principal),
+        groups=sharing.group_choices(session, actor=principal),
         handlings=[h.value for h in Handling if h != Handling.RED],
         can_write=principal.has("watchlist:write"),
         **extra,

@@ -81,6 +81,11 @@ def get_org(session: Session, *, org_id: str) -> Organisation:
     return org
 
 
+def group_choices(session: Session, *, actor: Principal) -> list[tuple[str, str]]:
+    """The sharing groups of the actor's organisation as (id, name) by name: a form's "shared with" choice."""
+    return sorted(directory_names(session, ids=sorted(actor.group_ids)).items(), key=lambda group: group[1])
+
+
 def directory_names(session: Session, *, ids: Sequence[str | None]) -> dict[str, str]:
     """Names of the organisations and sharing groups among `ids` (the directory is visible to every signed-in user),
     for pages that would otherwise show bare ids; an unknown id is left out."""

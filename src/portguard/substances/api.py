@@ -497,14 +497,14 @@ def send_alert(
 def acknowledge(session: DbSession, principal: CurrentPrincipal, alert_id: str, data: AckIn | None = None) -> Any:
     """Your authority has received the alert (a focal point's `drug_alert:ack`)."""
     recipient = service.acknowledge(session, actor=principal, alert_id=alert_id, data=data)
-    return recipient_out(recipient, service.org_names(session, ids=[recipient.org_id]))
+    return recipient_out(recipient, sharing.directory_names(session, ids=[recipient.org_id]))
 
 
 @router.post("/alerts/{alert_id}/decision", response_model=RecipientOut, tags=ALERTS, summary="Decide on a drug alert")
 def decide(session: DbSession, principal: CurrentPrincipal, alert_id: str, data: DecideIn) -> Any:
     """Your authority's answer, as in PEN Online: `clear` (no objection) or `object`, with a note."""
     recipient = service.decide(session, actor=principal, alert_id=alert_id, data=data)
-    return recipient_out(recipient, service.org_names(session, ids=[recipient.org_id]))
+    return recipient_out(recipient, sharing.directory_names(session, ids=[recipient.org_id]))
 
 
 @router.get(
@@ -574,12 +574,6 @@ def _see_other(location: str) -> Response:
     return Response(status_code=303, headers={"Location": location})
 
 
-def _group_options(session: Session, principal: Principal) -> list[tuple[str, str]]:
-    """The sharing groups of the user's organisation as (id, name), for the forms' "shared with" choice."""
-    names = sharing.directory_names(session, ids=sorted(principal.group_ids))
-    return sorted(((gid, names.get(gid, gid)) for gid in principal.group_ids), key=lambda item: item[1])
-
-
 def _recipient_state(recipient: AlertRecipient) -> str:
     """One of `RECIPIENT_STATES`: the decision if any, else acknowledged, else overdue or pending."""
     if recipient.decision:
@@ -615,7 +609,7 @@ def _registry_page(
         groups=SUBSTANCE_GROUPS,
         kinds=[k.value for k in SubstanceKind],
         handlings=HANDLINGS,
-        sharing_groups=_group_options(session, principal),
+        sharing_groups=sharing.group_choices(session, actor=principal),
         can_write=principal.has("substance:write"),
         **extra,
     )
@@ -792,7 +786,7 @@ def _substance_page(
         names=names,
         incident_kinds=[k.value for k in IncidentKind],
         handlings=HANDLINGS,
-        sharing_groups=_group_options(session, principal),
+        sharing_groups=sharing.group_choices(session, actor=principal),
         can_record=principal.has("substance_incident:write"),
         can_alert=principal.has("drug_alert:write"),
         today=utcnow().date(),
@@ -896,7 +890,7 @@ def _alerts_page(
         alert_types=[t.value for t in AlertType],
         alert_texts=ALERT_TEXTS,
         handlings=HANDLINGS,
-        sharing_groups=_group_options(session, principal),
+        sharing_groups=sharing.group_choices(session, actor=principal),
         **extra,
     )
 

@@ -50,6 +50,16 @@ _CN = re.compile(r"^\s*(?P<ex>ex\s+)?(?P<digits>\d{4}(?:\s?\d{2}){0,3})\b")
 _UNQUOTE = re.compile(r"(^|;\s*)'(?=[=+\-@\t\r])")  # undoes `spreadsheet_safe` on the cells we exported
 
 
+def parse_cn_codes(text: str | None) -> tuple[CnCode, ...]:
+    """The CN codes of a printed list ("ex 2918 30 00; 2939 41 00") as digits; text after a code is ignored."""
+    codes = []
+    for part in (text or "").split(";"):
+        found = _CN.match(part)
+        if found:
+            codes.append(CnCode(digits=re.sub(r"\s", "", found["digits"]), ex=bool(found["ex"])))
+    return tuple(codes)
+
+
 def status_label(eu_category: str | None, un_1988_table: str | None) -> str:
     """A precursor status in a few words: `EU cat. 1, UN Table I` ("" when neither lists it)."""
     parts = []
@@ -112,12 +122,7 @@ class SubstanceRecord:
     @property
     def cn_codes(self) -> tuple[CnCode, ...]:
         """The CN codes of `cn_code` as digits; text the source adds after a code is ignored."""
-        codes = []
-        for part in self.cn_code.split(";"):
-            found = _CN.match(part)
-            if found:
-                codes.append(CnCode(digits=re.sub(r"\s", "", found["digits"]), ex=bool(found["ex"])))
-        return tuple(codes)
+        return parse_cn_codes(self.cn_code)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -370,18 +375,40 @@ def read_sdf(source: Path) -> RegistryFile:
 UNMASKING_CATEGORIES: tuple[EuCategory, ...] = ("1", "2A", "2B")
 
 
-def _organic(structure: Structure) -> bool:
-    return any(atom.GetAtomicNum() == 6 for atom in structure.to_mol().GetAtoms())
+def organic(structure: Structure) -> bool:
+    """Whether a structure contains carbon (its Hill formula starts with C and no other element starting with C)."""
+    formula = structure.formula
+    return formula.startswith("C") and (len(formula) == 1 or not formula[1].islower())
+
+
+def is_unmasking_target(
+    *,
+    structure: Structure | None,
+    scheduled: bool,
+    eu_category: str | None,
+    categories: Sequence[str] = UNMASKING_CATEGORIES,
+) -> bool:
+    """Whether unmasking looks for this substance: a scheduled organic structure, of the given EU categories
+    (default 1, 2A, 2B) if the EU lists it at all (one the UN 1988 tables alone list counts too)."""
+    if structure is None or not scheduled or not organic(structure):
+        return False
+    return eu_category is None or eu_category in categories
 
 
 def unmasking_targets(
     records: Iterable[SubstanceRecord], *, categories: Sequence[str] = UNMASKING_CATEGORIES
 ) -> list[Target]:
-    """The records unmasking looks for: organic structures of the given EU categories (default 1, 2A, 2B)."""
+    """The records unmasking looks for (see `is_unmasking_target`)."""
     return [
         Target(key=record.name, structure=record.structure, label=record.label)
         for record in records
-        if record.structure is not None and record.eu_category in categories and _organic(record.structure)
+        if record.structure is not None
+        and is_unmasking_target(
+            structure=record.structure,
+            scheduled=bool(record.eu_category or record.un_1988_table),
+            eu_category=record.eu_category,
+            categories=categories,
+        )
     ]
 
 

@@ -58,7 +58,7 @@ from portguard.substances.chemistry import (
     valid_cas,
 )
 from portguard.substances.models import HitMethod
-from portguard.substances.registry import UNMASKING_CATEGORIES, SubstanceRecord
+from portguard.substances.registry import SubstanceRecord, is_unmasking_target
 
 SYNONYMS_FILE = Path(__file__).resolve().parent / "data" / "synonyms.csv"
 
@@ -477,7 +477,8 @@ class Screener:
             [
                 Target(key=s.id, structure=s.structure, label=s.label)
                 for s in substances
-                if s.scheduled and s.structure is not None and _organic(s.structure) and _unmasking_category(s)
+                if s.structure is not None
+                and is_unmasking_target(structure=s.structure, scheduled=s.scheduled, eu_category=s.eu_category)
             ],
             max_steps=max_unmasking_steps,
         )
@@ -789,16 +790,6 @@ def _covers(outer: _Candidate, inner: _Candidate) -> bool:
 def _better(candidate: _Candidate, other: _Candidate) -> bool:
     """A higher score wins; of two exact names, the longer (it says more of what the line says)."""
     return (candidate.score, candidate.end - candidate.start) > (other.score, other.end - other.start)
-
-
-def _organic(structure: Structure) -> bool:
-    formula = structure.formula
-    return formula.startswith("C") and (len(formula) == 1 or not formula[1].islower())
-
-
-def _unmasking_category(substance: ScreenSubstance) -> bool:
-    """Category 3 solvents and acids are no unmasking targets (see `registry.UNMASKING_CATEGORIES`)."""
-    return substance.eu_category is None or substance.eu_category in UNMASKING_CATEGORIES
 
 
 def _line_code(hs_code: str | None) -> str | None:

@@ -44,7 +44,7 @@ from portguard.core.errors import Conflict, InvalidInput, NotFound
 from portguard.core.ids import new_id
 from portguard.core.policy import Action, Handling, Principal, can, require_permission, visible_filter
 from portguard.declarations.models import Declaration, GoodsItem
-from portguard.sharing.models import Organisation
+from portguard.sharing import service as sharing_service
 from portguard.substances import registry, screening
 from portguard.substances.chemistry import Structure, Target, Unmasker, draw_svg
 from portguard.substances.models import (
@@ -148,8 +148,12 @@ def _visible_substances(session: Session, actor: Principal | None) -> list[Subst
 
 
 def _targets(substances: Iterable[Substance]) -> list[Target]:
-    scheduled = [s for s in substances if s.smiles and s.eu_category in registry.UNMASKING_CATEGORIES]
-    return [Target(key=s.id, structure=Structure.from_smiles(s.smiles or ""), label=s.label) for s in scheduled]
+    structures = ((s, Structure.from_smiles(s.smiles)) for s in substances if s.smiles)
+    return [
+        Target(key=s.id, structure=structure, label=s.label)
+        for s, structure in structures
+        if registry.is_unmasking_target(structure=structure, scheduled=s.scheduled, eu_category=s.eu_category)
+    ]
 
 
 def _find_parent(session: Session, actor: Principal, structure: Structure) -> tuple[Substance, str] | None:
@@ -621,7 +625,7 @@ def concern(session: Session, *, alert: DrugAlert) -> Concern:
         substance = session.get(Substance, alert.substance_id)
         if substance is not None:
             groups.add(substance.group)
-            cn |= {code.digits for code in record_of(substance).cn_codes}
+            cn |= {code.digits for code in registry.parse_cn_codes(substance.cn_code)}
     for incident in session.scalars(select(Incident).where(Incident.id.in_(alert.incident_ids or []))):
         if incident.port:
             ports.add(incident.port)
@@ -813,23 +817,13 @@ def get_alert(session: Session, *, actor: Principal, alert_id: str) -> AlertView
         )
     else:
         raise NotFound(f"no alert {alert_id}")
-    org_names = _org_names(session, {r.org_id for r in recipients} | {alert.owner_org_id})
+    org_names = sharing_service.directory_names(session, ids=[*(r.org_id for r in recipients), alert.owner_org_id])
     substance = None
     if alert.substance_id:
         candidate = session.get(Substance, alert.substance_id)
         if candidate is not None and (can(actor, Action.READ, candidate) or mine is not None):
             substance = candidate
     return AlertView(alert, recipients, mine, deliveries, org_names, substance, full)
-
-
-def _org_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
-    query = select(Organisation.id, Organisation.name).where(Organisation.id.in_(sorted(set(ids))))
-    return {org_id: name for org_id, name in session.execute(query)}
-
-
-def org_names(session: Session, *, ids: Iterable[str]) -> dict[str, str]:
-    """Organisation names by id (for recipients the caller already may see)."""
-    return _org_names(session, ids)
 
 
 def recipients_of(
@@ -962,7 +956,7 @@ def overdue(recipient: AlertRecipient, *, now: datetime | None = None) -> bool:
 
 
 def _screen_substance(substance: Substance, by_id: dict[str, Substance]) -> screening.ScreenSubstance:
-    record = record_of(substance)
+    codes = registry.parse_cn_codes(substance.cn_code)
     parent = by_id.get(substance.parent_id or "")
     return screening.ScreenSubstance(
         id=substance.id,
@@ -971,9 +965,9 @@ def _screen_substance(substance: Substance, by_id: dict[str, Substance]) -> scre
         synonyms=tuple(substance.synonyms or ()),
         cas=substance.cas,
         inchikey=substance.inchikey,
-        cn_codes=tuple(code.digits for code in record.cn_codes),
-        ex_cn_codes=tuple(code.digits for code in record.cn_codes if code.ex),
-        structure=record.structure,
+        cn_codes=tuple(code.digits for code in codes),
+        ex_cn_codes=tuple(code.digits for code in codes if code.ex),
+        structure=Structure.from_smiles(substance.smiles) if substance.smiles else None,
         scheduled=substance.scheduled,
         label=substance.label,
         eu_category=substance.eu_category,
@@ -982,11 +976,14 @@ def _screen_substance(substance: Substance, by_id: dict[str, Substance]) -> scre
     )
 
 
+def _screener(substances: Sequence[Substance]) -> screening.Screener:
+    by_id = {s.id: s for s in substances}
+    return screening.Screener([_screen_substance(s, by_id) for s in substances])
+
+
 def screener_for(session: Session, *, actor: Principal | None) -> screening.Screener:
     """A screener over the substances the actor may see."""
-    visible = _visible_substances(session, actor)
-    by_id = {s.id: s for s in visible}
-    return screening.Screener([_screen_substance(s, by_id) for s in visible])
+    return _screener(_visible_substances(session, actor))
 
 
 def screen_text(session: Session, *, actor: Principal, data: ScreenTextIn) -> list[screening.Hit]:
@@ -1033,8 +1030,9 @@ def screen_declarations(
     """Screen the goods lines of the declarations the actor may read and keep the hits (replacing earlier ones)."""
     require_permission(actor, "substance:read")
     require_permission(actor, "declaration:read")
-    screener = screener_for(session, actor=actor)
-    visible_ids = [s.id for s in _visible_substances(session, actor)]
+    visible = _visible_substances(session, actor)
+    screener = _screener(visible)
+    visible_ids = [s.id for s in visible]
     ids = _declaration_ids(session, actor, data)
     now = utcnow()
     lines = hits = 0
@@ -1094,47 +1092,36 @@ def _hits_query(actor: Principal) -> Any:
     )
 
 
-def declaration_hits(session: Session, *, actor: Principal, declaration_id: str) -> list[tuple[PrecursorHit, str]]:
-    """The screening hits on one declaration that the actor may see (declaration and substance), strongest first."""
+def _read_hits(
+    session: Session, *, actor: Principal, query: Any, object_id: str | None = None
+) -> list[tuple[PrecursorHit, str]]:
+    """The (hit, substance name) rows of `query` (built on `_hits_query`), recorded as a consultation if any."""
     if not (actor.has("substance:read") and actor.has("declaration:read")):
         return []
-    query = _hits_query(actor).where(PrecursorHit.declaration_id == declaration_id)
-    rows = [
-        (hit, name)
-        for hit, name in session.execute(query.order_by(PrecursorHit.goods_seq, PrecursorHit.strength.desc()))
-    ]
+    rows = [(hit, name) for hit, name in session.execute(query)]
     if rows:
         audit.append(
             session,
             actor=actor,
             action=AuditAction.CONSULT,
-            object_type="declaration",
-            object_id=declaration_id,
-            detail={"precursor_hits": len(rows)},
+            object_type="declaration" if object_id else "precursor_hit",
+            object_id=object_id,
+            detail={"precursor_hits": [hit.id for hit, _ in rows]},
         )
     return rows
 
 
+def declaration_hits(session: Session, *, actor: Principal, declaration_id: str) -> list[tuple[PrecursorHit, str]]:
+    """The screening hits on one declaration that the actor may see (declaration and substance), strongest first."""
+    query = _hits_query(actor).where(PrecursorHit.declaration_id == declaration_id)
+    query = query.order_by(PrecursorHit.goods_seq, PrecursorHit.strength.desc())
+    return _read_hits(session, actor=actor, query=query, object_id=declaration_id)
+
+
 def recent_hits(session: Session, *, actor: Principal, limit: int = 50) -> list[tuple[PrecursorHit, str]]:
     """The newest screening hits the actor may see, strongest first within a declaration."""
-    if not (actor.has("substance:read") and actor.has("declaration:read")):
-        return []
     query = _hits_query(actor).order_by(PrecursorHit.screened_at.desc(), PrecursorHit.strength.desc(), PrecursorHit.id)
-    rows = [(hit, name) for hit, name in session.execute(query.limit(limit))]
-    audit.consult_list(
-        session,
-        actor=actor,
-        object_type="precursor_hit",
-        records=[_HitRecord(h.id) for h, _ in rows],
-        justification=None,
-    )
-    return rows
-
-
-@dataclass(frozen=True)
-class _HitRecord:
-    id: str
-    legal_regime: str = "GDPR"
+    return _read_hits(session, actor=actor, query=query.limit(limit))
 
 
 @dataclass(frozen=True)
